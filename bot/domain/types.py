@@ -1,0 +1,108 @@
+"""Vocabulary shared by every layer: OOR types, severities, the six steps and their states."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OorType(StrEnum):
+    """The four recurring ways a payment system fails ("out of order")."""
+
+    PAYMENT_FAILURE = "payment_failure"
+    TRANSACTION_INTERRUPTION = "transaction_interruption"
+    AMOUNT_ERROR = "amount_error"
+    SYSTEM_CRASH = "system_crash"
+
+    @property
+    def label(self) -> str:
+        return _TYPE_LABELS[self][0]
+
+    @property
+    def label_zh(self) -> str:
+        return _TYPE_LABELS[self][1]
+
+
+_TYPE_LABELS = {
+    OorType.PAYMENT_FAILURE: ("Payment failure", "支付失败"),
+    OorType.TRANSACTION_INTERRUPTION: ("Transaction interruption", "交易中断"),
+    OorType.AMOUNT_ERROR: ("Amount error", "金额错误"),
+    OorType.SYSTEM_CRASH: ("System crash", "系统崩溃"),
+}
+
+
+class Severity(StrEnum):
+    """SEV1 is the worst: payments are down for many customers."""
+
+    SEV1 = "sev1"
+    SEV2 = "sev2"
+    SEV3 = "sev3"
+    SEV4 = "sev4"
+
+    @property
+    def label(self) -> str:
+        return self.value.upper()
+
+
+class Step(StrEnum):
+    """The six handling steps the emergency plan prescribes, in their usual order."""
+
+    RESPOND = "respond"
+    RECORD = "record"
+    INVESTIGATE = "investigate"
+    RESOLVE = "resolve"
+    NOTIFY = "notify"
+    REVIEW = "review"
+
+    @property
+    def number(self) -> int:
+        return list(Step).index(self) + 1
+
+    @property
+    def label(self) -> str:
+        return _STEP_LABELS[self][0]
+
+    @property
+    def label_zh(self) -> str:
+        return _STEP_LABELS[self][1]
+
+
+_STEP_LABELS = {
+    Step.RESPOND: ("Rapid response", "快速响应"),
+    Step.RECORD: ("Record the problem", "记录问题"),
+    Step.INVESTIGATE: ("Investigate", "排查问题"),
+    Step.RESOLVE: ("Resolve", "解决问题"),
+    Step.NOTIFY: ("Notify customers", "通知客户"),
+    Step.REVIEW: ("Review", "总结经验"),
+}
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    COMMANDER = "commander"
+    TECH = "tech"
+    COMMS = "comms"
+
+
+def incident_key(number: int) -> str:
+    """The human id of an incident, e.g. ``OOR-42``."""
+    return f"OOR-{number}"
+
+
+def parse_incident_key(text: str) -> int | None:
+    """``OOR-42`` / ``oor-42`` / ``42`` -> 42; anything else -> None."""
+    text = text.strip()
+    if text.upper().startswith("OOR-"):
+        text = text[4:]
+    return int(text) if text.isdigit() else None
