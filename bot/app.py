@@ -1,0 +1,189 @@
+"""The app factory: the one place where settings, plan, storage, Slack and HTTP are wired.
+
+Nothing is global: every call builds an independent app (tests build many in a process).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.plan import Plan, load_plan
+from bot.http import TimingMiddleware, ops_routes
+from bot.incidents.ingest import IngestService
+from bot.ingest.auth import WebhookAuthenticator
+from bot.ingest.routes import WebhookDeps, webhook_routes
+from bot.metrics import Metrics
+from bot.slack.bolt_app import build_bolt_app
+from bot.slack.channel_setup import ChannelSetup
+from bot.slack.directory import Directory
+from bot.slack.gateway import SlackGateway, build_web_client
+from bot.storage import jobs
+from bot.storage.db import Database
+from bot.storage.migrate import is_up_to_date
+from bot.worker import OutboxWorker, WorkerOptions
+
+log = structlog.get_logger(__name__)
+
+SANDBOX_PREFIX = "/sandbox/slack"
+SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
+
+
+@dataclass
+class OorApp:
+    settings: Settings
+    plan: Plan
+    clock: Clock
+    db: Database
+    metrics: Metrics
+    gateway: SlackGateway
+    worker: OutboxWorker
+    ingest: IngestService
+    bolt: AsyncApp
+    asgi: Starlette
+    emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
+
+    @property
+    def api_url(self) -> str:
+        return self.settings.slack_api_url
+
+
+def create_app(
+    settings: Settings,
+    *,
+    plan: Plan | None = None,
+    clock: Clock | None = None,
+    worker_options: WorkerOptions | None = None,
+    start_worker: bool = True,
+) -> OorApp:
+    plan = plan or load_plan(settings.plan_path)
+    clock = clock or SystemClock()
+    emulator = None
+    if settings.sandbox:
+        settings, emulator = _sandbox_settings(settings)
+    settings.check_complete()
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+
+    db = Database(settings.database_url)
+    metrics = Metrics()
+    gateway = SlackGateway(
+        build_web_client(
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_api_url,
+            settings.slack_timeout_seconds,
+        ),
+        metrics,
+    )
+    directory = Directory(gateway)
+    ingest = IngestService(db, plan)
+    worker_options = worker_options or WorkerOptions(
+        threads=settings.worker_threads, lease=timedelta(seconds=settings.job_lease_seconds)
+    )
+    # The worker needs the handlers and the handlers need to wake the worker: build the
+    # worker with an empty table and fill it in.
+    handlers: dict[str, Any] = {}
+    worker = OutboxWorker(db, handlers, clock, metrics, worker_options)
+    setup = ChannelSetup(db, gateway, directory, plan, clock, on_enqueued=worker.wake)
+    handlers.update(setup.handlers())
+
+    def count_pending() -> dict[str, int]:
+        with db.session() as session:
+            return jobs.pending_counts(session)
+
+    metrics.watch_pending_jobs(count_pending)
+
+    def check_ready() -> str | None:
+        try:
+            return None if is_up_to_date(db.engine) else "database schema is not migrated"
+        except Exception as exc:
+            return f"database unreachable: {type(exc).__name__}"
+
+    bolt = build_bolt_app(
+        token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        api_url=settings.slack_api_url,
+    )
+    slack_handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await slack_handler.handle(request)
+
+    authenticator = WebhookAuthenticator(
+        secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+        token=settings.webhook_token.get_secret_value() if settings.webhook_token else None,
+    )
+    routes: list[BaseRoute] = [
+        *ops_routes(metrics, check_ready),
+        *webhook_routes(
+            WebhookDeps(authenticator, ingest, plan, clock, metrics, on_stored=worker.wake)
+        ),
+        Route("/slack/events", slack_events, methods=["POST"]),
+    ]
+    if emulator is not None:
+        from bot.sandbox.emulator import create_emulator_app
+
+        routes.append(Mount(SANDBOX_PREFIX, app=create_emulator_app(emulator)))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if start_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if start_worker:
+                worker.stop()
+            db.dispose()
+
+    asgi = Starlette(routes=routes, lifespan=lifespan)
+    asgi.add_middleware(TimingMiddleware, metrics=metrics)
+    return OorApp(
+        settings=settings,
+        plan=plan,
+        clock=clock,
+        db=db,
+        metrics=metrics,
+        gateway=gateway,
+        worker=worker,
+        ingest=ingest,
+        bolt=bolt,
+        asgi=asgi,
+        emulator=emulator,
+    )
+
+
+def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:
+    """No Slack token: run against the built-in emulator, served by this same server."""
+    from bot.sandbox.emulator import Emulator
+    from bot.sandbox.workspace import SANDBOX_BOT_TOKEN, seed_demo_workspace
+
+    emulator = Emulator(bot_token=SANDBOX_BOT_TOKEN)
+    seed_demo_workspace(emulator)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    updates: dict[str, Any] = {
+        "slack_bot_token": SANDBOX_BOT_TOKEN,
+        "slack_signing_secret": settings.slack_signing_secret or secrets.token_hex(16),
+        "slack_api_url": f"http://{host}:{settings.port}{SANDBOX_PREFIX}/api/",
+    }
+    if settings.webhook_secret is None and settings.webhook_token is None:
+        updates["webhook_token"] = SANDBOX_WEBHOOK_TOKEN
+    from pydantic import SecretStr
+
+    for key in ("slack_bot_token", "slack_signing_secret", "webhook_token"):
+        if key in updates and isinstance(updates[key], str):
+            updates[key] = SecretStr(updates[key])
+    return settings.model_copy(update=updates), emulator

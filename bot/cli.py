@@ -1,0 +1,52 @@
+"""The ``oor-bot`` command: ``serve``, ``migrate``, ``plan check PATH``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, load_settings
+from bot.domain.plan import PlanError, load_plan, plan_summary
+from bot.logging_setup import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oor-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="migrate the database and serve Slack, webhooks and health")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    plan = sub.add_parser("plan", help="emergency plan tools")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True)
+    check = plan_sub.add_parser("check", help="validate an emergency plan file")
+    check.add_argument("path")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "plan":
+            plan = load_plan(args.path)
+            print(f"{args.path}: OK")
+            print(plan_summary(plan))
+            return 0
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        from bot import server  # imported late: `plan check` needs none of it
+
+        if args.command == "migrate":
+            server.migrate(settings)
+            print("database is up to date")
+            return 0
+        server.serve(settings)
+        return 0
+    except (ConfigError, PlanError) as exc:
+        print(f"oor-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Settings from the environment (or a ``.env`` file), validated once at start-up.
+
+Every variable is documented in the README. Invalid configuration must end the process
+with one line naming the variable, never a traceback: :func:`load_settings` turns
+pydantic's errors into :class:`ConfigError` with exactly that line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PLAN = "plan.example.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///oor-bot.db"
+
+
+class ConfigError(Exception):
+    """One line that names the offending variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="OOR_DATABASE_URL")
+    plan_path: Path = Field(Path(DEFAULT_PLAN), validation_alias="OOR_PLAN")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="OOR_WEBHOOK_SECRET")
+    webhook_token: SecretStr | None = Field(None, validation_alias="OOR_WEBHOOK_TOKEN")
+    api_token: SecretStr | None = Field(None, validation_alias="OOR_API_TOKEN")
+    host: str = Field("127.0.0.1", validation_alias="OOR_HOST")
+    port: int = Field(3000, ge=0, le=65535, validation_alias="OOR_PORT")
+    log_level: str = Field("info", validation_alias="OOR_LOG_LEVEL")
+    log_format: str = Field("console", validation_alias=AliasChoices("OOR_LOG_FORMAT"))
+    # How many outbox jobs (Slack side effects) run at once in this process.
+    worker_threads: int = Field(4, ge=1, le=64, validation_alias="OOR_WORKER_THREADS")
+    # Seconds a claimed outbox job stays claimed; a crashed process's work is retried after it.
+    job_lease_seconds: int = Field(120, ge=5, validation_alias="OOR_JOB_LEASE_SECONDS")
+    slack_timeout_seconds: float = Field(10.0, gt=0, validation_alias="OOR_SLACK_TIMEOUT")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("whsec_"):
+            raise ValueError("must be a Standard Webhooks secret starting with whsec_")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, v: str) -> str:
+        if v.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would pick psycopg2.
+            v = "postgresql+psycopg://" + v.removeprefix("postgresql://")
+        if not v.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_shape(cls, v: str) -> str:
+        if v.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return v.lower()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format_shape(cls, v: str) -> str:
+        if v not in {"console", "json"}:
+            raise ValueError("must be console or json")
+        return v
+
+    @property
+    def sandbox(self) -> bool:
+        """Without a bot token the bot runs against its built-in Slack emulator."""
+        return self.slack_bot_token is None
+
+    def check_complete(self) -> None:
+        """Cross-field rules for a real (non-sandbox) deployment."""
+        if not self.sandbox and self.slack_signing_secret is None:
+            raise ConfigError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
+        if self.webhook_secret is None and self.webhook_token is None:
+            raise ConfigError(
+                "OOR_WEBHOOK_SECRET / OOR_WEBHOOK_TOKEN: set at least one, "
+                "or webhooks could not be authenticated"
+            )
+
+
+def _field_env_name(field_name: str) -> str:
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field else None
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field_name.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise :class:`ConfigError` with one line naming the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err["loc"][0] if err["loc"] else "?"
+        name = _field_env_name(str(loc))
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {msg}") from None
+    return settings

@@ -1,0 +1,45 @@
+"""Time as the rest of the code sees it: always aware UTC, always injected.
+
+Nothing outside this module calls ``datetime.now()``; tests pass a :class:`ManualClock`
+and move it forward instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC; naive input is taken to be UTC already (that is how SQLite returns it)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,85 @@
+"""Read models of an incident: what views, flows and the API are given.
+
+Storage turns rows into these frozen snapshots, so nothing above storage depends on
+SQLModel and views can be unit-tested with hand-built snapshots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState, incident_key
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: Step
+    state: StepState = StepState.PENDING
+    started_at: datetime | None = None
+    started_by: str | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentSnapshot:
+    number: int
+    type: OorType
+    title: str
+    severity: Severity
+    status: IncidentStatus
+    source: str
+    opened_at: datetime
+    description: str | None = None
+    occurred_at: datetime | None = None
+    origin: str | None = None
+    url: str | None = None
+    group_key: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    channel_id: str | None = None
+    channel_name: str | None = None
+    board_ts: str | None = None
+    event_count: int = 1
+    steps: tuple[StepRecord, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return incident_key(self.number)
+
+    def step(self, step: Step) -> StepRecord:
+        for record in self.steps:
+            if record.step == step:
+                return record
+        return StepRecord(step)
+
+    @property
+    def amount(self) -> Decimal | None:
+        raw = self.details.get("amount")
+        if raw in (None, ""):
+            return None
+        try:
+            return Decimal(str(raw))
+        except InvalidOperation:
+            return None
+
+    @property
+    def payment_method(self) -> str | None:
+        value = self.details.get("payment_method")
+        return str(value) if value else None
+
+
+def initial_steps() -> tuple[StepRecord, ...]:
+    """A new incident: the six steps of the plan, all pending."""
+    return tuple(StepRecord(step) for step in Step)

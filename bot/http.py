@@ -1,0 +1,76 @@
+"""Operational endpoints (``/livez``, ``/readyz``, ``/metrics``) and request timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.metrics import Metrics
+
+# Label values must stay few: anything else is counted as "other".
+_KNOWN_ROUTES = (
+    "/webhooks/oor",
+    "/webhooks/alertmanager",
+    "/slack/events",
+    "/livez",
+    "/readyz",
+    "/metrics",
+)
+
+
+def ops_routes(metrics: Metrics, check_ready: Callable[[], str | None]) -> list[Route]:
+    async def livez(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        problem = await run_in_threadpool(check_ready)
+        if problem:
+            return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+
+
+class TimingMiddleware:
+    """Request durations into the per-app histogram (a plain ASGI middleware: cheap)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_wrapper)
+        finally:
+            path = scope.get("path", "")
+            route = path if path in _KNOWN_ROUTES else "other"
+            self._metrics.http_request_seconds.labels(
+                route=route, method=scope.get("method", ""), status=str(status)
+            ).observe(time.perf_counter() - started)

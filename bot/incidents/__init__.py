@@ -1,0 +1,1 @@
+"""Incident services: the transactions that change incidents and enqueue their side effects."""

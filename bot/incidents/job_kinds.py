@@ -1,0 +1,27 @@
+"""Names of the outbox jobs (Slack side effects). Handlers live in ``bot.slack``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobKind(StrEnum):
+    CREATE_CHANNEL = "create_channel"
+    INVITE_RESPONDERS = "invite_responders"
+    DESCRIBE_CHANNEL = "describe_channel"  # topic and purpose
+    ADD_BOOKMARKS = "add_bookmarks"
+    POST_BOARD = "post_board"  # post and pin the status board
+    ANNOUNCE = "announce"  # one line in the plan's broadcast channel
+    POST_NOTICE = "post_notice"  # a one-line message in the incident channel
+    REFRESH_BOARD = "refresh_board"  # chat.update of the pinned board
+
+
+# Enqueued together once the channel exists. Each is idempotent on its own, so they can
+# run in any order and on any replica.
+AFTER_CHANNEL_CREATED = (
+    JobKind.INVITE_RESPONDERS,
+    JobKind.DESCRIBE_CHANNEL,
+    JobKind.POST_BOARD,
+    JobKind.ADD_BOOKMARKS,
+    JobKind.ANNOUNCE,
+)

@@ -1,0 +1,180 @@
+"""Every Slack Web API call the bot makes goes through :class:`SlackGateway`.
+
+It classifies failures so callers can do the right thing durably:
+
+- :class:`SlackRateLimited` (HTTP 429): retry after ``Retry-After`` seconds. The gateway
+  also remembers the cool-down per method so other work doesn't hammer the same limit.
+- :class:`SlackTransient` (5xx, timeouts, connection errors): retry with backoff. Short
+  blips are already retried in place by slack_sdk's own retry handlers.
+- :class:`SlackPermanent` (``invalid_auth``, ``missing_scope``, ...): a person must fix
+  the configuration; the work is parked, not dropped.
+- :class:`SlackCallError`: an ordinary API error (``name_taken``, ``already_in_channel``)
+  that the calling flow handles.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.error import URLError
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import (
+    BackoffRetryIntervalCalculator,
+)
+
+from bot.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "org_login_required",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "restricted_action",
+    }
+)
+
+
+class SlackFailure(Exception):
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+
+
+class SlackRateLimited(SlackFailure):
+    def __init__(self, method: str, retry_after: float) -> None:
+        super().__init__(method, f"rate limited, retry after {retry_after:g}s")
+        self.retry_after = retry_after
+
+
+class SlackTransient(SlackFailure):
+    pass
+
+
+class SlackPermanent(SlackFailure):
+    pass
+
+
+class SlackCallError(SlackFailure):
+    def __init__(self, method: str, error: str, data: dict[str, Any]) -> None:
+        super().__init__(method, error)
+        self.data = data
+
+
+def build_web_client(token: str, base_url: str, timeout: float) -> WebClient:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.2)
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=int(max(1, timeout)),
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+        ],
+    )
+
+
+class SlackGateway:
+    def __init__(
+        self,
+        client: WebClient,
+        metrics: Metrics,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._monotonic = monotonic
+        self._cooldown: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._bot_user_id: str | None = None
+
+    @property
+    def client(self) -> WebClient:
+        return self._client
+
+    def call(self, method: str, **args: Any) -> dict[str, Any]:
+        """Call ``method`` (e.g. ``"conversations.create"``) and return the response data."""
+        with self._lock:
+            until = self._cooldown.get(method, 0.0)
+        wait = until - self._monotonic()
+        if wait > 0:
+            raise SlackRateLimited(method, wait)
+        try:
+            # The typed wrappers encode arguments the way Slack expects for each method
+            # (form fields for reads, JSON for blocks), so use them rather than api_call.
+            bound = getattr(self._client, method.replace(".", "_"))
+            response = bound(**_drop_none(args))
+        except SlackApiError as exc:
+            raise self._classify(method, exc) from None
+        except (TimeoutError, URLError, ConnectionError) as exc:
+            self._count(method, "timeout" if "timed out" in str(exc) else "connection_error")
+            raise SlackTransient(method, f"{type(exc).__name__}: {exc}") from None
+        self._count(method, "ok")
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _classify(self, method: str, exc: SlackApiError) -> SlackFailure:
+        status = exc.response.status_code
+        if status == 429:
+            self._count(method, "http_429")
+            retry_after = _retry_after(exc.response.headers)
+            with self._lock:
+                self._cooldown[method] = self._monotonic() + retry_after
+            return SlackRateLimited(method, retry_after)
+        if status >= 500:
+            self._count(method, f"http_{status}")
+            return SlackTransient(method, f"HTTP {status}")
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"http_{status}")
+        self._count(method, error)
+        if error in PERMANENT_ERRORS:
+            log.error("slack_permanent_error", method=method, error=error)
+            return SlackPermanent(method, error)
+        if error in {"ratelimited", "rate_limited"}:
+            return SlackRateLimited(method, _retry_after(exc.response.headers))
+        if error in {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
+            return SlackTransient(method, error)
+        return SlackCallError(method, error, dict(data))
+
+    def _count(self, method: str, status: str) -> None:
+        self._metrics.slack_calls.labels(method=method, status=status).inc()
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (``auth.test``), asked once per process."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str(self.call("auth.test")["user_id"])
+        return self._bot_user_id
+
+
+def _retry_after(headers: Any) -> float:
+    raw = None
+    if headers:
+        for key, value in dict(headers).items():
+            if str(key).lower() == "retry-after":
+                raw = value[0] if isinstance(value, list) else value
+    try:
+        return max(1.0, float(raw)) if raw is not None else 30.0
+    except (TypeError, ValueError):
+        return 30.0
+
+
+def _drop_none(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if v is not None}

@@ -1,0 +1,66 @@
+"""Making outside text safe and readable in Slack.
+
+Slack treats ``<…>`` as links and mentions (``<!channel>``, ``<@U123>``,
+``<https://evil|bank>``) and ``&`` as the start of an entity, so every piece of text that
+came from a webhook or a user is escaped before it reaches a message, a topic or a
+block. Only the bot's own markup (mentions it builds itself) stays unescaped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+SECTION_TEXT_LIMIT = 3000
+MAX_BLOCKS = 50
+
+
+def escape(text: str | None) -> str:
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(ellipsis))] + ellipsis
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def channel_link(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def link(url: str, label: str) -> str:
+    """A link the bot builds itself: URL and label are both escaped."""
+    return f"<{escape(url)}|{escape(label).replace('|', '¦')}>"
+
+
+def local_time(value: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(tz)
+    fmt = "%Y-%m-%d %H:%M %Z" if with_date else "%H:%M %Z"
+    return local.strftime(fmt)
+
+
+def duration(delta: timedelta) -> str:
+    """``1d 2h``, ``3h 5m``, ``12m``, ``40s``: the two largest units."""
+    seconds = int(max(0, delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0s"
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    if amount is None:
+        return "—"
+    return f"{currency or ''} {amount:,.2f}".strip()

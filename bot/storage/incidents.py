@@ -1,0 +1,115 @@
+"""Incident repository: rows in, domain snapshots out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
+from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
+from bot.storage.models import IncidentRow, StepRow, TimelineRow
+
+
+def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
+    stmt = select(IncidentRow).where(IncidentRow.id == number)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def find_open_by_group(
+    session: Session, group_key: str, *, for_update: bool = False
+) -> IncidentRow | None:
+    stmt = select(IncidentRow).where(
+        IncidentRow.group_key == group_key, IncidentRow.status != IncidentStatus.CLOSED
+    )
+    if for_update:
+        # Grouping changes the row (event count, severity): concurrent events of one
+        # group must queue on it rather than overwrite each other's counts.
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def add_steps(session: Session, incident_id: int) -> None:
+    for position, step in enumerate(Step, start=1):
+        session.add(StepRow(incident_id=incident_id, step=step, position=position))
+
+
+def add_timeline(
+    session: Session,
+    incident_id: int,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    text: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        TimelineRow(
+            incident_id=incident_id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            text=text[:4000],
+            data=data or {},
+        )
+    )
+
+
+def steps_of(session: Session, incident_id: int) -> tuple[StepRecord, ...]:
+    rows = session.exec(
+        select(StepRow).where(StepRow.incident_id == incident_id).order_by(col(StepRow.position))
+    ).all()
+    return tuple(
+        StepRecord(
+            step=Step(r.step),
+            state=StepState(r.state),
+            started_at=r.started_at,
+            started_by=r.started_by,
+            completed_at=r.completed_at,
+            completed_by=r.completed_by,
+            note=r.note,
+        )
+        for r in rows
+    )
+
+
+def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
+    rows = session.exec(
+        select(TimelineRow)
+        .where(TimelineRow.incident_id == incident_id)
+        .order_by(col(TimelineRow.at), col(TimelineRow.id))
+    ).all()
+    return [TimelineEntry(at=r.at, actor=r.actor, kind=r.kind, text=r.text) for r in rows]
+
+
+def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
+    assert row.id is not None
+    return IncidentSnapshot(
+        number=row.id,
+        type=OorType(row.type),
+        title=row.title,
+        severity=Severity(row.severity),
+        status=IncidentStatus(row.status),
+        source=row.source,
+        opened_at=row.opened_at,
+        description=row.description,
+        occurred_at=row.occurred_at,
+        origin=row.origin,
+        url=row.url,
+        group_key=row.group_key,
+        details=dict(row.details or {}),
+        channel_id=row.channel_id,
+        channel_name=row.channel_name,
+        board_ts=row.board_ts,
+        event_count=row.event_count,
+        steps=steps_of(session, row.id),
+    )
+
+
+def snapshot(session: Session, number: int) -> IncidentSnapshot | None:
+    row = get_row(session, number)
+    return to_snapshot(session, row) if row else None

@@ -1,0 +1,130 @@
+"""The tables. Uniqueness that matters is enforced here, in the database.
+
+- ``event(source, dedup_key)`` is unique: a re-delivered webhook cannot be stored twice.
+- ``incident.group_key`` is unique among incidents that are not closed (a partial index):
+  two concurrent events of one group cannot open two incidents.
+- ``job.dedup_key`` is unique: a side effect (create the channel, post the board) is
+  enqueued once however many times the code that enqueues it runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UtcDateTime
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index(
+            "uq_incident_open_group_key",
+            "group_key",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=40, index=True)
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=3000)
+    severity: str = Field(max_length=10)
+    status: str = Field(default="open", max_length=20, index=True)
+    source: str = Field(max_length=20)
+    origin: str | None = Field(default=None, max_length=100)
+    url: str | None = Field(default=None, max_length=2000)
+    group_key: str | None = Field(default=None, max_length=400)
+    occurred_at: datetime | None = _utc()
+    opened_at: datetime = _utc(nullable=False, index=True)
+    details: dict[str, Any] = _json()
+    event_count: int = Field(default=1)
+    channel_id: str | None = Field(default=None, max_length=40)
+    channel_name: str | None = Field(default=None, max_length=80)
+    board_ts: str | None = Field(default=None, max_length=40)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class StepRow(SQLModel, table=True):
+    """One of the six steps of one incident, with who and when for each change."""
+
+    __tablename__ = "incident_step"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    step: str = Field(primary_key=True, max_length=20)
+    position: int
+    state: str = Field(default="pending", max_length=20)
+    started_at: datetime | None = _utc()
+    started_by: str | None = Field(default=None, max_length=40)
+    completed_at: datetime | None = _utc()
+    completed_by: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=3000)
+
+
+class TimelineRow(SQLModel, table=True):
+    __tablename__ = "timeline_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=100)
+    kind: str = Field(max_length=40)
+    text: str = Field(max_length=4000)
+    data: dict[str, Any] = _json()
+
+
+class EventRow(SQLModel, table=True):
+    """Every accepted webhook event, once: the idempotency record."""
+
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_event_source_dedup"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=20)
+    dedup_key: str = Field(max_length=400)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    outcome: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    received_at: datetime = _utc(nullable=False)
+    payload: dict[str, Any] = _json()
+
+
+class JobRow(SQLModel, table=True):
+    """The outbox: side effects committed with the data that asks for them.
+
+    A job is claimed with a lease (``lease_until``); a process that dies mid-job lets the
+    lease run out and another process (or itself, restarted) picks it up again.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_due", "state", "run_after"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    dedup_key: str = Field(max_length=200, unique=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    payload: dict[str, Any] = _json()
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0)
+    run_after: datetime = _utc(nullable=False)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _utc()
+    last_error: str | None = Field(default=None, max_length=2000)
+    # A permanent Slack error (invalid_auth, missing_scope) needs a person: the job waits
+    # until the next start-up instead of being dropped.
+    needs_attention: bool = Field(default=False)
+    created_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc()

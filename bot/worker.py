@@ -1,0 +1,193 @@
+"""The outbox worker: runs committed side effects (Slack calls) with leases and retries.
+
+Each process runs one worker. Jobs are claimed with a lease, so several replicas on one
+PostgreSQL never run the same job at once, and a job whose process died is picked up
+again when its lease runs out. How an attempt ends decides what happens next:
+
+- success: the job is done;
+- rate limited: try again after ``Retry-After`` (not counted as a failed attempt);
+- transient failure (5xx, timeout): exponential backoff, capped, forever;
+- permanent failure (``invalid_auth``, ``missing_scope``): parked until a restart, logged
+  with the method; never dropped;
+- :class:`NotReady` (e.g. the channel does not exist yet): look again shortly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from bot.domain.clock import Clock
+from bot.metrics import Metrics
+from bot.slack.gateway import SlackPermanent, SlackRateLimited, SlackTransient
+from bot.storage import jobs
+from bot.storage.db import Database
+from bot.storage.jobs import ClaimedJob
+
+log = structlog.get_logger(__name__)
+
+JobHandler = Callable[[ClaimedJob], None]
+
+MAX_BACKOFF = timedelta(minutes=5)
+PERMANENT_HOLD = timedelta(hours=1)
+
+
+class NotReady(Exception):
+    """The job depends on work not done yet; look again in ``delay_seconds``."""
+
+    def __init__(self, reason: str, delay_seconds: float = 2.0) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+@dataclass
+class WorkerOptions:
+    threads: int = 4
+    lease: timedelta = timedelta(seconds=120)
+    poll_interval: float = 0.5
+    batch: int = 16
+
+
+def backoff_for(attempt: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempt, 10)))
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        handlers: dict[str, JobHandler],
+        clock: Clock,
+        metrics: Metrics,
+        options: WorkerOptions | None = None,
+    ) -> None:
+        self._db = db
+        self._handlers = handlers
+        self._clock = clock
+        self._metrics = metrics
+        self._options = options or WorkerOptions()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        with self._db.session() as session:
+            released = jobs.release_attention_holds(session, now=self._clock.now())
+        if released:
+            log.info("outbox_parked_jobs_released", count=released)
+        self._pool = ThreadPoolExecutor(self._options.threads, thread_name_prefix="outbox")
+        self._thread = threading.Thread(target=self._loop, name="outbox-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def wake(self) -> None:
+        """New work was committed: don't wait for the next poll."""
+        self._wake.set()
+
+    # -- running -----------------------------------------------------------------
+    def _loop(self) -> None:
+        assert self._pool is not None
+        while not self._stop.is_set():
+            try:
+                claimed = self._claim()
+            except Exception:
+                log.exception("outbox_claim_failed")
+                claimed = []
+            if claimed:
+                list(self._pool.map(self.run_job, claimed))
+                continue  # more may be due right away
+            self._wake.wait(self._options.poll_interval)
+            self._wake.clear()
+
+    def _claim(self) -> list[ClaimedJob]:
+        with self._db.session() as session:
+            return jobs.claim_due(
+                session,
+                now=self._clock.now(),
+                owner=self.owner,
+                lease=self._options.lease,
+                limit=self._options.batch,
+            )
+
+    def run_due_jobs(self, max_rounds: int = 50) -> int:
+        """Run everything due now in the calling thread (tests, CLI). Returns jobs run."""
+        ran = 0
+        for _ in range(max_rounds):
+            claimed = self._claim()
+            if not claimed:
+                break
+            for job in claimed:
+                self.run_job(job)
+                ran += 1
+        return ran
+
+    def run_job(self, job: ClaimedJob) -> None:
+        handler = self._handlers.get(job.kind)
+        result = "done"
+        try:
+            if handler is None:
+                raise SlackPermanent(job.kind, "no handler for this job kind")
+            handler(job)
+        except NotReady as exc:
+            result = "not_ready"
+            self._reschedule(job, exc.delay_seconds, str(exc), count_attempt=False)
+        except SlackRateLimited as exc:
+            result = "rate_limited"
+            self._reschedule(job, exc.retry_after, str(exc), count_attempt=False)
+        except SlackPermanent as exc:
+            result = "permanent_error"
+            log.error(
+                "outbox_job_parked", job=job.id, kind=job.kind, method=exc.method, error=exc.error
+            )
+            self._reschedule(job, PERMANENT_HOLD.total_seconds(), str(exc), attention=True)
+        except (SlackTransient, Exception) as exc:
+            result = "transient_error" if isinstance(exc, SlackTransient) else "error"
+            if result == "error":
+                log.exception("outbox_job_failed", job=job.id, kind=job.kind)
+            else:
+                log.warning("outbox_job_retry", job=job.id, kind=job.kind, error=str(exc))
+            delay = backoff_for(job.attempts).total_seconds()
+            self._reschedule(job, delay, f"{type(exc).__name__}: {exc}")
+        else:
+            with self._db.session() as session:
+                jobs.complete(session, job.id, owner=self.owner, now=self._clock.now())
+        self._metrics.jobs_finished.labels(kind=job.kind, result=result).inc()
+
+    def _reschedule(
+        self,
+        job: ClaimedJob,
+        delay_seconds: float,
+        error: str,
+        *,
+        count_attempt: bool = True,
+        attention: bool = False,
+    ) -> None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            jobs.retry_later(
+                session,
+                job.id,
+                owner=self.owner,
+                run_after=now + timedelta(seconds=delay_seconds),
+                error=error,
+                needs_attention=attention,
+                count_attempt=count_attempt,
+            )

@@ -1,0 +1,146 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the Slack emulator, a running bot."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.app import OorApp, create_app
+from bot.config import Settings
+from bot.domain.plan import Plan, load_plan
+from bot.sandbox.emulator import Emulator, EmulatorServer
+from bot.sandbox.workspace import seed_demo_workspace
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.worker import WorkerOptions
+from tests.support import (
+    BOT_TOKEN,
+    EXAMPLE_PLAN,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    WEBHOOK_TOKEN,
+    ServerThread,
+)
+
+PG_ADMIN_DSN = os.environ.get("OOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=2):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_DSN}: {type(exc).__name__}"
+
+
+def require_postgres() -> None:
+    problem = _postgres_available()
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the PostgreSQL server, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    dsn = PG_ADMIN_DSN.removeprefix("postgresql://")
+    yield f"postgresql+psycopg://{dsn}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'oor.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'oor.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def plan() -> Plan:
+    return load_plan(EXAMPLE_PLAN)
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    emu = Emulator(bot_token=BOT_TOKEN)
+    seed_demo_workspace(emu)
+    return emu
+
+
+@pytest.fixture
+def emulator_server(emulator: Emulator) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(emulator)
+    server.start()
+    yield server
+    server.stop()
+
+
+def make_settings(database_url: str, api_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": api_url,
+        "database_url": database_url,
+        "plan_path": EXAMPLE_PLAN,
+        "webhook_secret": WEBHOOK_SECRET,
+        "webhook_token": WEBHOOK_TOKEN,
+        "slack_timeout_seconds": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+
+
+class RunningBot:
+    def __init__(self, app: OorApp, server: ServerThread) -> None:
+        self.app = app
+        self.server = server
+        self.url = server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_bot(
+    database_url: str, api_url: str, plan: Plan, **settings_overrides: object
+) -> RunningBot:
+    settings = make_settings(database_url, api_url, **settings_overrides)
+    database = Database(settings.database_url)
+    upgrade(database.engine)
+    database.dispose()
+    app = create_app(
+        settings, plan=plan, worker_options=WorkerOptions(threads=4, poll_interval=0.05)
+    )
+    return RunningBot(app, ServerThread(app.asgi).start())
+
+
+@pytest.fixture
+def bot(database_url: str, emulator_server: EmulatorServer, plan: Plan) -> Iterator[RunningBot]:
+    running = start_bot(database_url, emulator_server.api_url, plan)
+    yield running
+    running.stop()

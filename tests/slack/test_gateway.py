@@ -1,0 +1,91 @@
+"""The gateway classifies Slack's failures so the outbox can retry durably."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.metrics import Metrics
+from bot.sandbox.emulator import Emulator, EmulatorServer
+from bot.slack.gateway import (
+    SlackCallError,
+    SlackGateway,
+    SlackPermanent,
+    SlackRateLimited,
+    SlackTransient,
+    build_web_client,
+)
+from tests.support import BOT_TOKEN
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
+@pytest.fixture
+def gateway(emulator_server: EmulatorServer, clock: FakeMonotonic) -> SlackGateway:
+    client = build_web_client(BOT_TOKEN, emulator_server.api_url, timeout=1)
+    return SlackGateway(client, Metrics(), monotonic=clock)
+
+
+def test_ok_calls_return_data(gateway: SlackGateway) -> None:
+    data = gateway.call("conversations.create", name="oor-1-test")
+    assert data["channel"]["name"] == "oor-1-test"
+    assert gateway.bot_user_id()
+
+
+def test_api_errors_are_for_the_caller_to_handle(gateway: SlackGateway) -> None:
+    gateway.call("conversations.create", name="oor-1-test")
+    with pytest.raises(SlackCallError) as raised:
+        gateway.call("conversations.create", name="oor-1-test")
+    assert raised.value.error == "name_taken"
+
+
+def test_429_honours_retry_after_and_cools_the_method_down(
+    gateway: SlackGateway, emulator: Emulator, clock: FakeMonotonic
+) -> None:
+    emulator.faults.add(method="conversations.create", status=429, retry_after=7, times=1)
+    with pytest.raises(SlackRateLimited) as raised:
+        gateway.call("conversations.create", name="oor-2-test")
+    assert raised.value.retry_after == 7
+    calls_before = len(emulator.calls_to("conversations.create"))
+    # During the cool-down the gateway does not even ask Slack.
+    with pytest.raises(SlackRateLimited):
+        gateway.call("conversations.create", name="oor-2-test")
+    assert len(emulator.calls_to("conversations.create")) == calls_before
+    clock.now += 8
+    assert gateway.call("conversations.create", name="oor-2-test")["ok"]
+
+
+def test_brief_5xx_is_retried_in_place(gateway: SlackGateway, emulator: Emulator) -> None:
+    emulator.faults.add(method="conversations.create", status=503, times=1)
+    assert gateway.call("conversations.create", name="oor-3-test")["ok"]
+    assert len(emulator.calls_to("conversations.create")) == 2
+
+
+def test_lasting_5xx_is_transient(gateway: SlackGateway, emulator: Emulator) -> None:
+    emulator.faults.add(method="conversations.create", status=500, times=None)
+    with pytest.raises(SlackTransient):
+        gateway.call("conversations.create", name="oor-4-test")
+    assert emulator.channel_by_name("oor-4-test") is None
+
+
+def test_auth_and_scope_errors_are_permanent(gateway: SlackGateway, emulator: Emulator) -> None:
+    emulator.faults.add(method="conversations.invite", error="missing_scope", times=1)
+    with pytest.raises(SlackPermanent) as raised:
+        gateway.call("conversations.invite", channel="C1", users=["U02BOB"])
+    assert raised.value.method == "conversations.invite"
+
+
+def test_timeouts_are_transient(gateway: SlackGateway, emulator: Emulator) -> None:
+    emulator.faults.add(method="auth.test", latency=2.5, times=None)
+    with pytest.raises(SlackTransient):
+        gateway.call("auth.test")
