@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from bot.config import ConfigError, load_settings
 from bot.domain.plan import PlanError, load_plan, plan_summary
 from bot.logging_setup import configure_logging
@@ -41,8 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         server.serve(settings)
         return 0
-    except (ConfigError, PlanError) as exc:
+    except ConfigError as exc:
         print(f"oor-bot: {exc}", file=sys.stderr)
+        return 2
+    except PlanError as exc:
+        where = args.path if args.command == "plan" else "OOR_PLAN"
+        print(f"oor-bot: {where}: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"oor-bot: OOR_DATABASE_URL: cannot use the database: {reason}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

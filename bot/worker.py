@@ -82,10 +82,13 @@ class OutboxWorker:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
-        with self._db.session() as session:
-            released = jobs.release_attention_holds(session, now=self._clock.now())
-        if released:
-            log.info("outbox_parked_jobs_released", count=released)
+        try:
+            with self._db.session() as session:
+                released = jobs.release_attention_holds(session, now=self._clock.now())
+            if released:
+                log.info("outbox_parked_jobs_released", count=released)
+        except Exception as exc:  # the database may not be up yet; /readyz says so
+            log.warning("outbox_start_without_database", error=type(exc).__name__)
         self._pool = ThreadPoolExecutor(self._options.threads, thread_name_prefix="outbox")
         self._thread = threading.Thread(target=self._loop, name="outbox-poller", daemon=True)
         self._thread.start()
@@ -105,16 +108,21 @@ class OutboxWorker:
     # -- running -----------------------------------------------------------------
     def _loop(self) -> None:
         assert self._pool is not None
+        failures = 0
         while not self._stop.is_set():
             try:
                 claimed = self._claim()
-            except Exception:
-                log.exception("outbox_claim_failed")
+                failures = 0
+            except Exception as exc:
+                # Database down or not migrated: say so once in a while, not every poll.
+                if failures % 20 == 0:
+                    log.warning("outbox_claim_failed", error=f"{type(exc).__name__}: {exc}")
+                failures += 1
                 claimed = []
             if claimed:
                 list(self._pool.map(self.run_job, claimed))
                 continue  # more may be due right away
-            self._wake.wait(self._options.poll_interval)
+            self._wake.wait(min(5.0, self._options.poll_interval * (1 + failures)))
             self._wake.clear()
 
     def _claim(self) -> list[ClaimedJob]:

@@ -18,6 +18,7 @@ from bot.sandbox.workspace import seed_demo_workspace
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.worker import WorkerOptions
+from tests.contract import problems_with_call
 from tests.support import (
     BOT_TOKEN,
     EXAMPLE_PLAN,
@@ -87,10 +88,19 @@ def plan() -> Plan:
 
 
 @pytest.fixture
-def emulator() -> Emulator:
+def emulator() -> Iterator[Emulator]:
+    """A fresh emulated workspace. Afterwards, every call the test made to it is checked
+    against Slack's spec and the manifest's scopes (see ``tests/contract.py``)."""
     emu = Emulator(bot_token=BOT_TOKEN)
     seed_demo_workspace(emu)
-    return emu
+    yield emu
+    problems = {
+        problem
+        for call in emu.calls
+        if call.http_status != 404
+        for problem in problems_with_call(call.method, call.args)
+    }
+    assert not problems, f"Slack API contract problems: {sorted(problems)}"
 
 
 @pytest.fixture

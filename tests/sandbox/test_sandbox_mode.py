@@ -1,0 +1,64 @@
+"""Without a Slack token the bot serves its own emulated workspace and works end to end."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.app import SANDBOX_WEBHOOK_TOKEN, create_app
+from bot.config import Settings
+from bot.domain.plan import Plan
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from tests.support import ServerThread, free_socket, wait_for
+
+
+def test_sandbox_mode_opens_incidents_in_the_built_in_workspace(
+    sqlite_url: str, plan: Plan
+) -> None:
+    sock = free_socket()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=sqlite_url, port=sock.getsockname()[1]
+    )
+    assert settings.sandbox
+    database = Database(sqlite_url)
+    upgrade(database.engine)
+    database.dispose()
+    app = create_app(settings, plan=plan)
+    assert app.emulator is not None
+    server = ServerThread(app.asgi, sock).start()
+    try:
+        response = httpx.post(
+            f"{server.url}/webhooks/oor",
+            json={"id": "drill-1", "type": "system_crash", "title": "Payment gateway down"},
+            headers={"authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}"},
+        )
+        assert response.status_code == 202, response.text
+
+        def board_pinned() -> bool:
+            channel = app.emulator.channel_by_name("oor-1-system-crash-payment-gateway-down")
+            return bool(channel and app.emulator.pins(channel["id"]))
+
+        wait_for(board_pinned, what="board in the sandbox workspace")
+        state = httpx.get(f"{server.url}/sandbox/slack/_emulator/state").json()
+        assert any(c["name"].startswith("oor-1-") for c in state["channels"])
+    finally:
+        server.stop()
+
+
+def test_with_a_token_nothing_of_the_sandbox_is_served(
+    sqlite_url: str, plan: Plan, emulator_server: object
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=sqlite_url,
+        slack_bot_token="xoxb-real",
+        slack_signing_secret="s",
+        webhook_token="t",
+    )
+    app = create_app(settings, plan=plan, start_worker=False)
+    assert app.emulator is None
+    server = ServerThread(app.asgi).start()
+    try:
+        assert httpx.get(f"{server.url}/sandbox/slack/_emulator/state").status_code == 404
+    finally:
+        server.stop()

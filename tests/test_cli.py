@@ -1,0 +1,83 @@
+"""The ``oor-bot`` command: one clear line for bad configuration, ``plan check``, ``migrate``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import EXAMPLE_PLAN, FIXTURES, ROOT
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OOR_", "SLACK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=clean | (env or {}),
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_plan_check_accepts_the_example_plan() -> None:
+    result = _run("plan", "check", str(EXAMPLE_PLAN))
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_plan_check_names_the_key_path_of_each_problem() -> None:
+    result = _run("plan", "check", str(FIXTURES / "plans" / "bad_responder.yaml"))
+    assert result.returncode == 2
+    assert "responders.commander[" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_configuration_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    cases = {
+        "OOR_PORT": "not-a-port",
+        "SLACK_BOT_TOKEN": "xoxp-user-token",
+        "OOR_DATABASE_URL": "mysql://nope",
+        "OOR_WEBHOOK_SECRET": "plain-secret",
+    }
+    for variable, value in cases.items():
+        result = _run("migrate", env={variable: value, "OOR_PLAN": str(EXAMPLE_PLAN)})
+        assert result.returncode == 2, (variable, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and variable in lines[0], (variable, result.stderr)
+        assert value not in lines[0] or variable == "OOR_PORT"
+
+
+def test_a_token_without_a_signing_secret_is_refused(tmp_path: Path) -> None:
+    result = _run(
+        "serve",
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-real",
+            "OOR_WEBHOOK_TOKEN": "t",
+            "OOR_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        },
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "oor-bot: SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set"
+    )
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    db = tmp_path / "oor.db"
+    result = _run("migrate", env={"OOR_DATABASE_URL": f"sqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+
+
+def test_an_unreachable_database_is_one_line() -> None:
+    result = _run(
+        "migrate",
+        env={"OOR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("oor-bot: OOR_DATABASE_URL: cannot use")
