@@ -11,7 +11,16 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState, incident_key
+from bot.domain.types import (
+    CauseCategory,
+    IncidentStatus,
+    OorType,
+    Role,
+    Severity,
+    Step,
+    StepState,
+    incident_key,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,11 @@ class IncidentSnapshot:
     board_ts: str | None = None
     event_count: int = 1
     steps: tuple[StepRecord, ...] = ()
+    roles: dict[Role, str] = field(default_factory=dict)
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution_summary: str | None = None
+    cause_category: CauseCategory | None = None
 
     @property
     def key(self) -> str:

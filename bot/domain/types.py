@@ -94,6 +94,41 @@ class Role(StrEnum):
     TECH = "tech"
     COMMS = "comms"
 
+    @property
+    def label(self) -> str:
+        return {"commander": "Commander", "tech": "Tech lead", "comms": "Comms"}[self.value]
+
+
+class CauseCategory(StrEnum):
+    """Why it broke, as recorded when the incident is resolved (step 4)."""
+
+    PROGRAM_ERROR = "program_error"
+    NETWORK = "network"
+    CHANNEL_BLOCKED = "channel_blocked"
+    AMOUNT_LIMIT = "amount_limit"
+    HARDWARE = "hardware"
+    PARTNER = "partner"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _CAUSE_LABELS[self][0]
+
+    @property
+    def label_zh(self) -> str:
+        return _CAUSE_LABELS[self][1]
+
+
+_CAUSE_LABELS = {
+    CauseCategory.PROGRAM_ERROR: ("Program error", "程序错误"),
+    CauseCategory.NETWORK: ("Network", "网络问题"),
+    CauseCategory.CHANNEL_BLOCKED: ("Payment channel blocked", "支付通道被封"),
+    CauseCategory.AMOUNT_LIMIT: ("Amount limit", "金额限制"),
+    CauseCategory.HARDWARE: ("Hardware", "硬件故障"),
+    CauseCategory.PARTNER: ("Partner (bank, acquirer, channel)", "合作方问题"),
+    CauseCategory.OTHER: ("Other", "其他"),
+}
+
 
 def incident_key(number: int) -> str:
     """The human id of an incident, e.g. ``OOR-42``."""

@@ -8,8 +8,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
-from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
-from bot.storage.models import IncidentRow, StepRow, TimelineRow
+from bot.domain.types import (
+    CauseCategory,
+    IncidentStatus,
+    OorType,
+    Role,
+    Severity,
+    Step,
+    StepState,
+)
+from bot.storage.models import IncidentRow, RoleRow, StepRow, TimelineRow
 
 
 def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
@@ -107,7 +115,17 @@ def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
         board_ts=row.board_ts,
         event_count=row.event_count,
         steps=steps_of(session, row.id),
+        roles=roles_of(session, row.id),
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        resolution_summary=row.resolution_summary,
+        cause_category=CauseCategory(row.cause_category) if row.cause_category else None,
     )
+
+
+def roles_of(session: Session, incident_id: int) -> dict[Role, str]:
+    rows = session.exec(select(RoleRow).where(RoleRow.incident_id == incident_id)).all()
+    return {Role(r.role): r.user_id for r in rows}
 
 
 def snapshot(session: Session, number: int) -> IncidentSnapshot | None:

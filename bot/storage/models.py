@@ -55,7 +55,23 @@ class IncidentRow(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=40)
     channel_name: str | None = Field(default=None, max_length=80)
     board_ts: str | None = Field(default=None, max_length=40)
+    resolved_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()
+    resolution_summary: str | None = Field(default=None, max_length=3000)
+    cause_category: str | None = Field(default=None, max_length=40)
     updated_at: datetime = _utc(nullable=False)
+
+
+class RoleRow(SQLModel, table=True):
+    """Who holds a role (commander, tech, comms) in one incident."""
+
+    __tablename__ = "incident_role"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=20)
+    user_id: str = Field(max_length=40)
+    assigned_at: datetime = _utc(nullable=False)
+    assigned_by: str = Field(max_length=40)
 
 
 class StepRow(SQLModel, table=True):
