@@ -20,18 +20,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.api.routes import api_routes
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.plan import Plan, load_plan
 from bot.http import TimingMiddleware, ops_routes
 from bot.incidents.ingest import IngestService
+from bot.incidents.service import IncidentService
 from bot.ingest.auth import WebhookAuthenticator
 from bot.ingest.routes import WebhookDeps, webhook_routes
 from bot.metrics import Metrics
+from bot.slack.authorizer import Authorizer
 from bot.slack.bolt_app import build_bolt_app
 from bot.slack.channel_setup import ChannelSetup
+from bot.slack.command_handlers import CommandHandlers
+from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
 from bot.slack.gateway import SlackGateway, build_web_client
+from bot.slack.listeners import register_listeners
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.migrate import is_up_to_date
@@ -53,6 +59,7 @@ class OorApp:
     gateway: SlackGateway
     worker: OutboxWorker
     ingest: IngestService
+    incidents: IncidentService
     bolt: AsyncApp
     asgi: Starlette
     emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
@@ -112,11 +119,17 @@ def create_app(
         except Exception as exc:
             return f"database unreachable: {type(exc).__name__}"
 
+    service = IncidentService(db, clock, on_enqueued=worker.wake)
+    declare = DeclareFlow(ingest, clock, on_stored=worker.wake)
+    handlers_for_slack = CommandHandlers(
+        service, declare, Authorizer(gateway, directory, plan), gateway, plan
+    )
     bolt = build_bolt_app(
         token=settings.slack_bot_token.get_secret_value(),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         api_url=settings.slack_api_url,
     )
+    register_listeners(bolt, handlers_for_slack, declare, gateway, plan)
     slack_handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -132,6 +145,7 @@ def create_app(
             WebhookDeps(authenticator, ingest, plan, clock, metrics, on_stored=worker.wake)
         ),
         Route("/slack/events", slack_events, methods=["POST"]),
+        *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
     ]
     if emulator is not None:
         from bot.sandbox.emulator import create_emulator_app
@@ -160,6 +174,7 @@ def create_app(
         gateway=gateway,
         worker=worker,
         ingest=ingest,
+        incidents=service,
         bolt=bolt,
         asgi=asgi,
         emulator=emulator,

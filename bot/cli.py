@@ -1,4 +1,4 @@
-"""The ``oor-bot`` command: ``serve``, ``migrate``, ``plan check PATH``."""
+"""The ``oor-bot`` command: ``serve``, ``migrate``, ``plan check PATH``, ``incidents``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, load_settings
 from bot.domain.plan import PlanError, load_plan, plan_summary
+from bot.incidents_cli import add_incidents_parser, run_incidents
 from bot.logging_setup import configure_logging
+from bot.storage.db import Database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
     check = plan_sub.add_parser("check", help="validate an emergency plan file")
     check.add_argument("path")
+    add_incidents_parser(sub)
     return parser
 
 
@@ -35,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
+        if args.command == "incidents":
+            db = Database(settings.database_url)
+            try:
+                return run_incidents(args, db, load_plan(settings.plan_path).tz)
+            finally:
+                db.dispose()
         from bot import server  # imported late: `plan check` needs none of it
 
         if args.command == "migrate":

@@ -22,6 +22,7 @@ _KNOWN_ROUTES = (
     "/livez",
     "/readyz",
     "/metrics",
+    "/api/incidents",
 )
 
 

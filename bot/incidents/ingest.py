@@ -232,7 +232,7 @@ class IngestService:
             now=now,
             dedup_key=f"{JobKind.POST_NOTICE}:{row.id}",
             incident_id=incident_id,
-            payload={"text": text},
+            payload={"text": text, "kind": kind},
         )
         jobs.enqueue_coalesced(session, JobKind.REFRESH_BOARD, now=now, incident_id=incident_id)
 

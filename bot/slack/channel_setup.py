@@ -31,6 +31,17 @@ from bot.worker import JobHandler, NotReady
 
 log = structlog.get_logger(__name__)
 
+NOTICE_ICONS = {
+    "step": "▶️",
+    "record": "📝",
+    "finding": "🔎",
+    "role": "👤",
+    "severity": "🚦",
+    "status": "📌",
+    "grouped": "➕",
+    "recovered": "💚",
+}
+
 INVITE_BATCH = 100  # Slack accepts up to 1000 users per call; smaller batches fail smaller
 TOPIC_LIMIT = 250
 MAX_NAME_ATTEMPTS = 20
@@ -87,7 +98,9 @@ class ChannelSetup:
                 session, incident_id, at=self._clock.now(), actor="oor-bot", kind=kind, text=text
             )
 
-    def _notice(self, incident_id: int, key: str, text: str) -> None:
+    def _notice(
+        self, incident_id: int, key: str, text: str, mentions: tuple[str, ...] = ()
+    ) -> None:
         """Say something in the incident channel, once (its own job, own retries)."""
         with self._db.session() as session:
             jobs.enqueue(
@@ -96,7 +109,7 @@ class ChannelSetup:
                 now=self._clock.now(),
                 dedup_key=f"{JobKind.POST_NOTICE}:{incident_id}:{key}",
                 incident_id=incident_id,
-                payload={"text": text},
+                payload={"text": text, "kind": "responders", "mentions": list(mentions)},
             )
         self._on_enqueued()
 
@@ -175,7 +188,10 @@ class ChannelSetup:
         resolution = self._directory.resolve(self._plan.all_responder_refs(incident.type))
         bot = self._gateway.bot_user_id()
         users = [u for u in resolution.user_ids if u != bot]
+        if incident.source == "slack" and incident.origin and incident.origin not in users:
+            users.append(incident.origin)  # whoever declared it by hand joins too
         failures = list(resolution.unresolved)
+        failed_users: list[str] = []
         invited = 0
         for start in range(0, len(users), INVITE_BATCH):
             batch = users[start : start + INVITE_BATCH]
@@ -194,6 +210,7 @@ class ChannelSetup:
                 except SlackCallError as exc:
                     if exc.error != "already_in_channel":
                         failures.append((mention(user), exc.error))
+                        failed_users.append(user)
         self._timeline(
             incident.number,
             "responders",
@@ -207,6 +224,7 @@ class ChannelSetup:
                 "invite-failures",
                 f"⚠️ Could not add these responders named in the plan: {listed}. "
                 "Please add them by hand and fix the plan.",
+                mentions=tuple(failed_users),
             )
 
     def describe_channel(self, job: ClaimedJob) -> None:
@@ -255,6 +273,7 @@ class ChannelSetup:
             tz=self._plan.tz,
             now=self._clock.now(),
             runbook_url=str(runbook) if runbook else None,
+            partners=self._plan.partners_for(incident.type, incident.payment_method),
         )
 
     def post_board(self, job: ClaimedJob) -> None:
@@ -286,8 +305,7 @@ class ChannelSetup:
     # -- messages ------------------------------------------------------------------------
     def post_notice(self, job: ClaimedJob) -> None:
         _incident, channel_id = self._channel_of(job)
-        text = str(job.payload.get("text", ""))
-        post_once(self._gateway, channel_id, SlackMessage(text=escape(text)), job)
+        post_once(self._gateway, channel_id, SlackMessage(text=notice_text(job.payload)), job)
 
     def announce(self, job: ClaimedJob) -> None:
         target = self._plan.broadcast_channel
@@ -318,3 +336,14 @@ class ChannelSetup:
             else:
                 self._broadcast_channel_id = target
         return self._broadcast_channel_id
+
+
+def notice_text(payload: dict[str, Any]) -> str:
+    """The one-line channel message for a timeline entry: outside text escaped, only the
+    actor and the users the bot itself named become mentions."""
+    text = escape(str(payload.get("text", "")))
+    for user in payload.get("mentions", []):
+        text = text.replace(f"&lt;@{user}&gt;", mention(user))
+    icon = NOTICE_ICONS.get(str(payload.get("kind", "")), "•")
+    actor = payload.get("actor")
+    return f"{icon} {mention(str(actor))} {text}" if actor else f"{icon} {text}"

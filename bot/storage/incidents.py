@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,24 +69,6 @@ def add_timeline(
     )
 
 
-def steps_of(session: Session, incident_id: int) -> tuple[StepRecord, ...]:
-    rows = session.exec(
-        select(StepRow).where(StepRow.incident_id == incident_id).order_by(col(StepRow.position))
-    ).all()
-    return tuple(
-        StepRecord(
-            step=Step(r.step),
-            state=StepState(r.state),
-            started_at=r.started_at,
-            started_by=r.started_by,
-            completed_at=r.completed_at,
-            completed_by=r.completed_by,
-            note=r.note,
-        )
-        for r in rows
-    )
-
-
 def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
     rows = session.exec(
         select(TimelineRow)
@@ -94,7 +78,44 @@ def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
     return [TimelineEntry(at=r.at, actor=r.actor, kind=r.kind, text=r.text) for r in rows]
 
 
-def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
+def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepRecord, ...]]:
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(StepRow)
+        .where(col(StepRow.incident_id).in_(ids))
+        .order_by(col(StepRow.incident_id), col(StepRow.position))
+    ).all()
+    grouped: dict[int, list[StepRecord]] = defaultdict(list)
+    for r in rows:
+        grouped[r.incident_id].append(
+            StepRecord(
+                step=Step(r.step),
+                state=StepState(r.state),
+                started_at=r.started_at,
+                started_by=r.started_by,
+                completed_at=r.completed_at,
+                completed_by=r.completed_by,
+                note=r.note,
+            )
+        )
+    return {incident_id: tuple(records) for incident_id, records in grouped.items()}
+
+
+def roles_of_many(session: Session, ids: Sequence[int]) -> dict[int, dict[Role, str]]:
+    if not ids:
+        return {}
+    rows = session.exec(select(RoleRow).where(col(RoleRow.incident_id).in_(ids))).all()
+    grouped: dict[int, dict[Role, str]] = defaultdict(dict)
+    for r in rows:
+        grouped[r.incident_id][Role(r.role)] = r.user_id
+    return dict(grouped)
+
+
+def build_snapshot(
+    row: IncidentRow, steps: tuple[StepRecord, ...], roles: dict[Role, str]
+) -> IncidentSnapshot:
+    """An incident snapshot from its row and its already-loaded steps and roles."""
     assert row.id is not None
     return IncidentSnapshot(
         number=row.id,
@@ -114,8 +135,8 @@ def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
         channel_name=row.channel_name,
         board_ts=row.board_ts,
         event_count=row.event_count,
-        steps=steps_of(session, row.id),
-        roles=roles_of(session, row.id),
+        steps=steps,
+        roles=roles,
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
         resolution_summary=row.resolution_summary,
@@ -123,9 +144,10 @@ def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
     )
 
 
-def roles_of(session: Session, incident_id: int) -> dict[Role, str]:
-    rows = session.exec(select(RoleRow).where(RoleRow.incident_id == incident_id)).all()
-    return {Role(r.role): r.user_id for r in rows}
+def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
+    assert row.id is not None
+    steps = steps_of_many(session, [row.id]).get(row.id, ())
+    return build_snapshot(row, steps, roles_of_many(session, [row.id]).get(row.id, {}))
 
 
 def snapshot(session: Session, number: int) -> IncidentSnapshot | None:

@@ -242,6 +242,11 @@ class Emulator:
             found = next((c for c in self._ws.channels.values() if c["name"] == name), None)
             return None if found is None else self._ws.channel_view(found)
 
+    def user(self, user_id: str) -> JSON | None:
+        with self._lock:
+            found = self._ws.users.get(user_id)
+            return None if found is None else copy.deepcopy(found)
+
     def channel(self, channel_id: str) -> JSON:
         with self._lock:
             return self._ws.channel_view(self._ws.channels[channel_id])

@@ -1,16 +1,21 @@
 """The pinned status board of an incident channel: what broke, the facts, the six steps.
 
 It is re-rendered from the stored incident after every change and updated in place, so
-it always shows the truth rather than a history of edits.
+it always shows the truth rather than a history of edits. Below the steps: who holds each
+role, the resolution once there is one, the plan's partner contacts, and buttons for the
+next steps (until the incident is closed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -19,18 +24,20 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.incident import IncidentSnapshot, StepRecord
-from bot.domain.types import IncidentStatus, Severity, StepState
+from bot.domain.plan import Partner
+from bot.domain.types import IncidentStatus, Role, Severity, Step, StepState
 from bot.slack.text import (
     SECTION_TEXT_LIMIT,
     duration,
     escape,
     link,
     local_time,
-    mention,
     money,
     truncate,
 )
 from bot.slack.views import SlackMessage
+from bot.slack.views.partners import partner_line
+from bot.slack.views.timeline import actor_text, clip_escaped
 
 SEVERITY_ICON = {
     Severity.SEV1: "🔴",
@@ -49,6 +56,18 @@ STATUS_LABEL = {
     IncidentStatus.RESOLVED: "Resolved",
     IncidentStatus.CLOSED: "Closed",
 }
+ACTIONS_BLOCK_ID = "board_actions"
+# action_id -> button label, in the order the buttons appear.
+BOARD_ACTIONS = {
+    "board_ack": "Acknowledge",
+    "board_record": "Record",
+    "board_resolve": "Resolve",
+    "board_notify": "Notify",
+    "board_review": "Review",
+}
+MAX_PARTNERS_SHOWN = 8
+FACT_LIMIT = 200  # characters of one recorded fact on the board
+NOTE_LIMIT = 300  # of a skipped step's reason, so all six steps always fit
 
 
 def board_fallback_text(incident: IncidentSnapshot) -> str:
@@ -63,16 +82,20 @@ def _step_line(record: StepRecord, tz: ZoneInfo) -> str:
     step = record.step
     line = f"{STATE_ICON[record.state]} *{step.number}. {step.label}* {step.label_zh}"
     if record.state is StepState.DONE and record.completed_at:
-        who = f" by {mention(record.completed_by)}" if record.completed_by else ""
+        who = f" by {actor_text(record.completed_by)}" if record.completed_by else ""
         line += f" — done{who} at {local_time(record.completed_at, tz, with_date=False)}"
     elif record.state is StepState.IN_PROGRESS and record.started_at:
-        who = f" by {mention(record.started_by)}" if record.started_by else ""
+        who = f" by {actor_text(record.started_by)}" if record.started_by else ""
         line += f" — in progress{who} since {local_time(record.started_at, tz, with_date=False)}"
     elif record.state is StepState.SKIPPED:
-        line += f" — skipped: {escape(record.note or 'no reason given')}"
+        line += f" — skipped: {clip_escaped(record.note or 'no reason given', NOTE_LIMIT)}"
     else:
         line += " — pending"
     return line
+
+
+def _fact(value: object) -> str:
+    return clip_escaped(str(value), FACT_LIMIT)
 
 
 def _facts(incident: IncidentSnapshot, tz: ZoneInfo) -> list[MarkdownTextObject]:
@@ -82,22 +105,78 @@ def _facts(incident: IncidentSnapshot, tz: ZoneInfo) -> list[MarkdownTextObject]
         ("Status", STATUS_LABEL[incident.status]),
         ("Opened", local_time(incident.opened_at, tz)),
         ("Occurred", local_time(incident.occurred_at, tz)),
-        ("Source", escape(incident.origin or incident.source)),
+        ("Source", _fact(incident.origin or incident.source)),
     ]
     if d.get("payment_method"):
-        facts.append(("Payment method", escape(str(d["payment_method"]))))
+        facts.append(("Payment method", _fact(d["payment_method"])))
     if d.get("merchant_id"):
-        facts.append(("Merchant", escape(str(d["merchant_id"]))))
+        facts.append(("Merchant", _fact(d["merchant_id"])))
     if incident.amount is not None:
-        facts.append(("Amount", escape(money(incident.amount, d.get("currency")))))
-    if d.get("affected_transactions") is not None:
-        facts.append(("Affected transactions", f"{int(d['affected_transactions']):,}"))
+        facts.append(("Amount", _fact(money(incident.amount, d.get("currency")))))
+    count = d.get("affected_transactions")
+    if count is not None:
+        shown = f"{int(count):,}" if str(count).isdigit() else _fact(count)
+        facts.append(("Affected transactions", shown))
     if d.get("error_code"):
-        facts.append(("Error code", f"`{escape(str(d['error_code']))}`"))
+        facts.append(("Error code", f"`{_fact(d['error_code'])}`"))
     if incident.event_count > 1:
         facts.append(("Related events", str(incident.event_count)))
     # A section holds at most 10 fields.
     return [MarkdownTextObject(text=f"*{name}*\n{value}") for name, value in facts[:10]]
+
+
+def _roles_line(incident: IncidentSnapshot) -> str:
+    """``*Commander* <@U…> · *Tech lead* — · *Comms* —``."""
+    parts = []
+    for role in Role:
+        holder = incident.roles.get(role)
+        parts.append(f"*{role.label}* {actor_text(holder) if holder else '—'}")
+    return " · ".join(parts)
+
+
+def _resolution(incident: IncidentSnapshot, tz: ZoneInfo) -> str | None:
+    if incident.status is IncidentStatus.OPEN:
+        return None
+    if not (incident.resolution_summary or incident.cause_category or incident.resolved_at):
+        return None
+    lines = [f"*Resolution 解决方案* — resolved at {local_time(incident.resolved_at, tz)}"]
+    if incident.cause_category:
+        cause = incident.cause_category
+        lines.append(f"*Cause 原因* {cause.label} {cause.label_zh}")
+    summary = incident.resolution_summary
+    lines.append(clip_escaped(summary, 2500) if summary else "_no summary recorded_")
+    return "\n".join(lines)
+
+
+def _partners(partners: Sequence[Partner]) -> str:
+    lines = ["*Partners 合作伙伴*"]
+    lines += [f"• {partner_line(p)}" for p in partners[:MAX_PARTNERS_SHOWN]]
+    hidden = len(partners) - MAX_PARTNERS_SHOWN
+    if hidden > 0:
+        lines.append(f"_and {hidden} more: `/oor partners` lists them all_")
+    text = "\n".join(lines)
+    if len(text) > SECTION_TEXT_LIMIT:  # verbose plan entries: keep the pointer visible
+        text = truncate(text, SECTION_TEXT_LIMIT - 40) + "\n_`/oor partners` lists them all_"
+    return text
+
+
+def _actions(incident: IncidentSnapshot) -> ActionsBlock:
+    value = str(incident.number)
+    respond = incident.step(Step.RESPOND).state
+    buttons: list[ButtonElement] = []
+    for action_id, label in BOARD_ACTIONS.items():
+        if action_id == "board_ack":
+            if respond in (StepState.DONE, StepState.SKIPPED):
+                continue
+            style = "primary" if respond is StepState.PENDING else None
+            buttons.append(ButtonElement(text=label, action_id=action_id, value=value, style=style))
+            continue
+        buttons.append(ButtonElement(text=label, action_id=action_id, value=value))
+    return ActionsBlock(block_id=ACTIONS_BLOCK_ID, elements=buttons)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))
 
 
 def build_status_board(
@@ -106,17 +185,22 @@ def build_status_board(
     tz: ZoneInfo,
     now: datetime,
     runbook_url: str | None = None,
+    partners: Sequence[Partner] = (),
 ) -> SlackMessage:
     header = truncate(
         f"{SEVERITY_ICON[incident.severity]} {incident.key} · {incident.type.label} "
         f"{incident.type.label_zh}",
         150,
     )
-    summary = f"*{escape(incident.title)}*"
+    summary = f"*{clip_escaped(incident.title, 400)}*"
     if incident.description:
-        summary += "\n" + escape(incident.description)
+        summary += "\n" + clip_escaped(incident.description, 2400)
     steps = "\n".join(_step_line(record, tz) for record in incident.steps)
-    context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
+    if incident.status is not IncidentStatus.OPEN and incident.resolved_at:
+        took = duration(incident.resolved_at - incident.opened_at)
+        context = [f"Resolved after {took} · as of {local_time(now, tz)}"]
+    else:
+        context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
     if runbook_url:
         context.append(link(runbook_url, "Runbook"))
     if incident.url:
@@ -124,14 +208,18 @@ def build_status_board(
     context.append("Run `/oor help` for commands")
     blocks: list[Block] = [
         HeaderBlock(text=header),
-        SectionBlock(text=MarkdownTextObject(text=truncate(summary, SECTION_TEXT_LIMIT))),
+        _section(summary),
         SectionBlock(fields=_facts(incident, tz)),
+        _section(_roles_line(incident)),
         DividerBlock(),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=truncate("*Handling steps 处理步骤*\n" + steps, SECTION_TEXT_LIMIT)
-            )
-        ),
-        ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]),
+        _section("*Handling steps 处理步骤*\n" + steps),
     ]
+    resolution = _resolution(incident, tz)
+    if resolution:
+        blocks.append(_section(resolution))
+    if partners:
+        blocks.append(_section(_partners(partners)))
+    if incident.status is not IncidentStatus.CLOSED:
+        blocks.append(_actions(incident))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
     return SlackMessage(text=escape(board_fallback_text(incident)), blocks=tuple(blocks))

@@ -1,0 +1,385 @@
+"""The six handling steps as an explicit state machine.
+
+Each command is a pure function of the incident as it is now: it returns a
+:class:`Change` (possibly empty, when there is nothing to do — repeating a command is
+harmless) or raises :class:`CommandRefused` with a message that tells the person why and
+what to do instead. Storage applies the change in one transaction; the Slack layer turns
+its timeline notes into the one-line channel messages.
+
+Step states: ``pending → in_progress → done``, or ``skipped`` with a reason. Steps may
+happen out of order when reality demands it (customers may be notified before the fix);
+the rules below refuse only what cannot make sense.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.domain.facts import RecordedFacts
+from bot.domain.incident import IncidentSnapshot, StepRecord
+from bot.domain.types import (
+    CauseCategory,
+    IncidentStatus,
+    Role,
+    Severity,
+    Step,
+    StepState,
+)
+
+
+class CommandRefused(Exception):
+    """The command cannot apply now; ``str(exc)`` is meant for the person who ran it."""
+
+
+@dataclass(frozen=True)
+class TimelineNote:
+    kind: str
+    text: str
+    # Post it as a one-line message in the incident channel too (step changes do).
+    announce: bool = True
+    # User ids written as <@U…> in ``text`` by the bot itself. Everything else in the
+    # text is outside text and is escaped when shown, so only these become mentions.
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    steps: tuple[StepRecord, ...] = ()
+    incident: dict[str, Any] = field(default_factory=dict)  # column -> new value
+    details: dict[str, Any] = field(default_factory=dict)  # recorded facts to merge
+    roles: dict[Role, str] = field(default_factory=dict)
+    timeline: tuple[TimelineNote, ...] = ()
+    reply: str = ""  # what the person who ran the command is told
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.steps or self.incident or self.details or self.roles or self.timeline)
+
+
+def _unchanged(reply: str) -> Change:
+    return Change(reply=reply)
+
+
+def _require_not_closed(incident: IncidentSnapshot) -> None:
+    if incident.status is IncidentStatus.CLOSED:
+        raise CommandRefused(
+            f"{incident.key} is closed. Run `/oor reopen` first if the problem is back."
+        )
+
+
+def _step_label(step: Step) -> str:
+    return f"step {step.number} {step.label.lower()} ({step.label_zh})"
+
+
+def _done(record: StepRecord, actor: str, at: datetime, note: str | None = None) -> StepRecord:
+    return replace(
+        record,
+        state=StepState.DONE,
+        started_at=record.started_at or at,
+        started_by=record.started_by or actor,
+        completed_at=at,
+        completed_by=actor,
+        note=note if note is not None else record.note,
+    )
+
+
+# -- step 1 ---------------------------------------------------------------------------
+def acknowledge(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
+    _require_not_closed(incident)
+    record = incident.step(Step.RESPOND)
+    if record.state is StepState.DONE:
+        return _unchanged(f"{incident.key} was already acknowledged by <@{record.completed_by}>.")
+    roles = {} if Role.COMMANDER in incident.roles else {Role.COMMANDER: actor}
+    text = f"acknowledged the incident ({_step_label(Step.RESPOND)} done)"
+    if roles:
+        text += " and is the commander"
+    return Change(
+        steps=(_done(record, actor, at),),
+        roles=roles,
+        timeline=(TimelineNote("step", text),),
+        reply=f"You have {incident.key}." + (" You are the commander." if roles else ""),
+    )
+
+
+# -- step 2 ---------------------------------------------------------------------------
+def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: RecordedFacts) -> Change:
+    _require_not_closed(incident)
+    if facts.is_empty():
+        raise CommandRefused(
+            "Nothing to record. Use `/oor record` for the form, or give key=value pairs, "
+            "e.g. `/oor record amount=1200.50 currency=CNY merchant=M-10086 count=57`."
+        )
+    given = facts.as_details()
+    new_details = {k: v for k, v in given.items() if incident.details.get(k) != v}
+    columns: dict[str, Any] = {}
+    if facts.occurred_at is not None and facts.occurred_at != incident.occurred_at:
+        columns["occurred_at"] = facts.occurred_at
+    current = incident.step(Step.RECORD)
+    if not new_details and not columns and current.state is StepState.DONE:
+        return _unchanged("Nothing new to record: those facts are already on the board.")
+    changed_names = sorted([*new_details, *columns])
+    steps: tuple[StepRecord, ...] = ()
+    if current.state is not StepState.DONE:
+        steps = (_done(current, actor, at),)
+        text = f"recorded the problem ({_step_label(Step.RECORD)} done): " + ", ".join(
+            changed_names
+        )
+    else:
+        text = "updated the record: " + ", ".join(changed_names)
+    return Change(
+        steps=steps,
+        incident=columns,
+        details=new_details,
+        timeline=(TimelineNote("step" if steps else "record", text),),
+        reply="Recorded. The board shows the facts.",
+    )
+
+
+# -- step 3 ---------------------------------------------------------------------------
+def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: str) -> Change:
+    _require_not_closed(incident)
+    finding = finding.strip()
+    if not finding:
+        raise CommandRefused(
+            "Say what you found: `/oor investigate <finding>`, or `/oor investigate --done`."
+        )
+    current = incident.step(Step.INVESTIGATE)
+    steps: tuple[StepRecord, ...] = ()
+    notes = [TimelineNote("finding", f"finding: {finding}")]
+    if current.state is StepState.PENDING:
+        steps = (replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),)
+        notes.insert(
+            0,
+            TimelineNote(
+                "step",
+                f"started investigating ({_step_label(Step.INVESTIGATE)} in progress)",
+                announce=False,
+            ),
+        )
+    return Change(steps=steps, timeline=tuple(notes), reply="Finding added to the timeline.")
+
+
+def finish_investigation(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
+    _require_not_closed(incident)
+    current = incident.step(Step.INVESTIGATE)
+    if current.state is StepState.DONE:
+        return _unchanged("The investigation is already marked done.")
+    return Change(
+        steps=(_done(current, actor, at),),
+        timeline=(
+            TimelineNote("step", f"finished investigating ({_step_label(Step.INVESTIGATE)} done)"),
+        ),
+        reply="Investigation marked done.",
+    )
+
+
+# -- step 4 ---------------------------------------------------------------------------
+def resolve(
+    incident: IncidentSnapshot,
+    actor: str,
+    at: datetime,
+    summary: str,
+    cause: CauseCategory | None = None,
+) -> Change:
+    _require_not_closed(incident)
+    summary = summary.strip()
+    current = incident.step(Step.RESOLVE)
+    if current.state is StepState.DONE:
+        if summary == (incident.resolution_summary or "") and (
+            cause is None or cause == incident.cause_category
+        ):
+            return _unchanged(f"{incident.key} is already resolved.")
+        raise CommandRefused(
+            f"{incident.key} was already resolved by <@{current.completed_by}>. "
+            "Add what you learned with `/oor note`, or `/oor reopen` if it is not fixed."
+        )
+    if not summary:
+        raise CommandRefused("Say what fixed it: `/oor resolve <summary>` (or use the form).")
+    cause = cause or CauseCategory.OTHER
+    steps = [_done(current, actor, at, note=summary)]
+    investigate = incident.step(Step.INVESTIGATE)
+    if investigate.state in (StepState.PENDING, StepState.IN_PROGRESS):
+        steps.append(_done(investigate, actor, at))
+    return Change(
+        steps=tuple(steps),
+        incident={
+            "status": IncidentStatus.RESOLVED.value,
+            "resolved_at": at,
+            "resolution_summary": summary,
+            "cause_category": cause.value,
+        },
+        timeline=(
+            TimelineNote(
+                "step",
+                f"resolved the incident ({_step_label(Step.RESOLVE)} done). Cause: "
+                f"{cause.label} ({cause.label_zh}). {summary}",
+            ),
+        ),
+        reply=f"{incident.key} is resolved. Next: notify customers and review.",
+    )
+
+
+# -- steps 5 and 6 --------------------------------------------------------------------
+def mark_notified(
+    incident: IncidentSnapshot, actor: str, at: datetime, note: str | None = None
+) -> Change:
+    _require_not_closed(incident)
+    current = incident.step(Step.NOTIFY)
+    if current.state is StepState.DONE:
+        return _unchanged("Customers were already notified for this incident.")
+    text = f"notified customers ({_step_label(Step.NOTIFY)} done)"
+    if note:
+        text += f": {note.strip()}"
+    return Change(
+        steps=(_done(current, actor, at, note=note),),
+        timeline=(TimelineNote("step", text),),
+        reply="Step 5 is done.",
+    )
+
+
+def mark_reviewed(
+    incident: IncidentSnapshot, actor: str, at: datetime, note: str | None = None
+) -> Change:
+    _require_not_closed(incident)
+    if incident.step(Step.RESOLVE).state is not StepState.DONE:
+        raise CommandRefused(
+            f"The review comes after the fix: resolve {incident.key} first (`/oor resolve`)."
+        )
+    current = incident.step(Step.REVIEW)
+    if current.state is StepState.DONE:
+        return _unchanged("The review is already done.")
+    text = f"completed the review ({_step_label(Step.REVIEW)} done)"
+    if note:
+        text += f": {note.strip()}"
+    return Change(
+        steps=(_done(current, actor, at, note=note),),
+        timeline=(TimelineNote("step", text),),
+        reply="Step 6 is done. Close the incident with `/oor close` when you are ready.",
+    )
+
+
+_SKIPPABLE = (Step.RECORD, Step.INVESTIGATE, Step.NOTIFY, Step.REVIEW)
+
+
+def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reason: str) -> Change:
+    _require_not_closed(incident)
+    if step not in _SKIPPABLE:
+        raise CommandRefused(
+            f"Step {step.number} ({step.label.lower()}) cannot be skipped; "
+            f"only {', '.join(s.value for s in _SKIPPABLE)} can."
+        )
+    reason = reason.strip()
+    if not reason:
+        raise CommandRefused(f"Give a reason: `/oor skip {step.value} <why>`.")
+    current = incident.step(step)
+    if current.state is StepState.SKIPPED:
+        return _unchanged(f"Step {step.number} is already skipped.")
+    if current.state is StepState.DONE:
+        raise CommandRefused(f"Step {step.number} is already done; it cannot be skipped.")
+    return Change(
+        steps=(
+            replace(
+                current, state=StepState.SKIPPED, completed_at=at, completed_by=actor, note=reason
+            ),
+        ),
+        timeline=(TimelineNote("step", f"skipped {_step_label(step)}: {reason}"),),
+        reply=f"Step {step.number} skipped.",
+    )
+
+
+# -- roles, severity, notes -------------------------------------------------------------
+def assign(incident: IncidentSnapshot, actor: str, at: datetime, role: Role, user: str) -> Change:
+    _require_not_closed(incident)
+    if incident.roles.get(role) == user:
+        return _unchanged(f"<@{user}> already is the {role.label.lower()}.")
+    before = incident.roles.get(role)
+    text = f"made <@{user}> the {role.label.lower()}"
+    if before:
+        text += f" (was <@{before}>)"
+    return Change(
+        roles={role: user},
+        timeline=(TimelineNote("role", text, mentions=(user, *([before] if before else []))),),
+        reply=f"<@{user}> is now the {role.label.lower()}.",
+    )
+
+
+def change_severity(
+    incident: IncidentSnapshot, actor: str, at: datetime, severity: Severity
+) -> Change:
+    _require_not_closed(incident)
+    if incident.severity is severity:
+        return _unchanged(f"{incident.key} already is {severity.label}.")
+    return Change(
+        incident={"severity": severity.value},
+        timeline=(
+            TimelineNote(
+                "severity", f"changed the severity {incident.severity.label} → {severity.label}"
+            ),
+        ),
+        reply=f"{incident.key} is now {severity.label}.",
+    )
+
+
+def add_note(incident: IncidentSnapshot, actor: str, at: datetime, text: str) -> Change:
+    text = text.strip()
+    if not text:
+        raise CommandRefused("Write the note: `/oor note <text>`.")
+    return Change(
+        timeline=(TimelineNote("note", text, announce=False),), reply="Noted in the timeline."
+    )
+
+
+# -- the incident as a whole ---------------------------------------------------------------
+def close(incident: IncidentSnapshot, actor: str, at: datetime, force: bool = False) -> Change:
+    if incident.status is IncidentStatus.CLOSED:
+        return _unchanged(f"{incident.key} is already closed.")
+    if incident.step(Step.RESOLVE).state is not StepState.DONE:
+        raise CommandRefused(
+            f"{incident.key} is not resolved yet. Resolve it first: `/oor resolve <summary>`."
+        )
+    still_open = [
+        s
+        for s in (Step.NOTIFY, Step.REVIEW)
+        if incident.step(s).state in (StepState.PENDING, StepState.IN_PROGRESS)
+    ]
+    if still_open and not force:
+        listed = " and ".join(_step_label(s) for s in still_open)
+        raise CommandRefused(
+            f"⚠️ {listed[0].upper()}{listed[1:]} {'is' if len(still_open) == 1 else 'are'} "
+            "still open. Finish or skip them, or close anyway with `/oor close --force`."
+        )
+    text = "closed the incident"
+    if still_open:
+        text += " with " + " and ".join(_step_label(s) for s in still_open) + " still open"
+    return Change(
+        incident={"status": IncidentStatus.CLOSED.value, "closed_at": at},
+        timeline=(TimelineNote("status", text),),
+        reply=f"{incident.key} is closed.",
+    )
+
+
+def reopen(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
+    if incident.status is IncidentStatus.OPEN:
+        return _unchanged(f"{incident.key} is already open.")
+    resolve_step = incident.step(Step.RESOLVE)
+    return Change(
+        steps=(
+            replace(
+                resolve_step,
+                state=StepState.PENDING,
+                started_at=None,
+                started_by=None,
+                completed_at=None,
+                completed_by=None,
+            ),
+        ),
+        incident={"status": IncidentStatus.OPEN.value, "resolved_at": None, "closed_at": None},
+        timeline=(
+            TimelineNote(
+                "status", f"reopened the incident ({_step_label(Step.RESOLVE)} pending again)"
+            ),
+        ),
+        reply=f"{incident.key} is open again.",
+    )

@@ -1,0 +1,151 @@
+"""Applying the six-step state machine to stored incidents.
+
+Every command runs in one transaction with the incident row locked (``FOR UPDATE``), so
+two people clicking at once, or Slack delivering twice, see each other's changes: the
+second computes an empty :class:`~bot.domain.lifecycle.Change` and nothing happens.
+The channel messages and the board refresh are enqueued in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.domain.clock import Clock
+from bot.domain.incident import IncidentSnapshot, TimelineEntry
+from bot.domain.lifecycle import Change, CommandRefused
+from bot.domain.types import Step
+from bot.incidents.job_kinds import JobKind
+from bot.storage import incidents as repo
+from bot.storage import jobs
+from bot.storage.db import Database
+from bot.storage.models import IncidentRow, RoleRow, StepRow, TimelineRow
+
+Command = Callable[[IncidentSnapshot, datetime], Change]
+
+
+@dataclass(frozen=True)
+class Applied:
+    change: Change
+    incident: IncidentSnapshot  # as it is after the change
+
+
+class IncidentService:
+    def __init__(self, db: Database, clock: Clock, on_enqueued: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, number: int) -> IncidentSnapshot | None:
+        with self._db.session() as session:
+            return repo.snapshot(session, number)
+
+    def find_by_channel(self, channel_id: str) -> IncidentSnapshot | None:
+        with self._db.session() as session:
+            row = session.exec(
+                select(IncidentRow).where(IncidentRow.channel_id == channel_id)
+            ).first()
+            return repo.to_snapshot(session, row) if row else None
+
+    def timeline(self, number: int) -> list[TimelineEntry]:
+        with self._db.session() as session:
+            return repo.timeline_of(session, number)
+
+    # -- changes -----------------------------------------------------------------------
+    def apply(self, number: int, actor: str, command: Command) -> Applied:
+        """Run ``command`` against the locked incident and store what it changes."""
+        now = self._clock.now()
+        try:
+            with self._db.session() as session:
+                row = repo.get_row(session, number, for_update=True)
+                if row is None:
+                    raise CommandRefused(f"There is no incident OOR-{number}.")
+                change = command(repo.to_snapshot(session, row), now)
+                if change.changed:
+                    self._store(session, row, change, actor, now)
+                    session.flush()
+                after = repo.to_snapshot(session, row)
+        except IntegrityError:
+            # Reopening an incident whose group already has a newer open incident.
+            raise CommandRefused(
+                f"OOR-{number} cannot be reopened: another open incident has the same "
+                "group key. Work in that one instead."
+            ) from None
+        if change.changed:
+            self._on_enqueued()
+        return Applied(change, after)
+
+    def _store(
+        self, session: Session, row: IncidentRow, change: Change, actor: str, now: datetime
+    ) -> None:
+        assert row.id is not None
+        for record in change.steps:
+            step_row = session.get(StepRow, (row.id, record.step.value))
+            assert step_row is not None
+            step_row.state = record.state.value
+            step_row.started_at = record.started_at
+            step_row.started_by = record.started_by
+            step_row.completed_at = record.completed_at
+            step_row.completed_by = record.completed_by
+            step_row.note = record.note[:3000] if record.note else None
+            session.add(step_row)
+        for column, value in change.incident.items():
+            setattr(row, column, value)
+        if change.details:
+            row.details = {**(row.details or {}), **change.details}
+        row.updated_at = now
+        session.add(row)
+        for role, user in change.roles.items():
+            role_row = session.get(RoleRow, (row.id, role.value))
+            if role_row is None:
+                role_row = RoleRow(
+                    incident_id=row.id,
+                    role=role.value,
+                    user_id=user,
+                    assigned_at=now,
+                    assigned_by=actor,
+                )
+            role_row.user_id, role_row.assigned_at, role_row.assigned_by = user, now, actor
+            session.add(role_row)
+        for note in change.timeline:
+            entry = TimelineRow(
+                incident_id=row.id,
+                at=now,
+                actor=actor,
+                kind=note.kind,
+                text=note.text[:4000],
+                data={"mentions": list(note.mentions)},
+            )
+            session.add(entry)
+            session.flush()
+            if note.announce:
+                jobs.enqueue(
+                    session,
+                    JobKind.POST_NOTICE,
+                    now=now,
+                    dedup_key=f"{JobKind.POST_NOTICE}:{row.id}:timeline:{entry.id}",
+                    incident_id=row.id,
+                    payload={
+                        "actor": actor,
+                        "text": note.text,
+                        "mentions": list(note.mentions),
+                        "kind": note.kind,
+                    },
+                )
+        jobs.enqueue_coalesced(session, JobKind.REFRESH_BOARD, now=now, incident_id=row.id)
+
+
+def step_from_word(word: str) -> Step | None:
+    word = word.lower()
+    for step in Step:
+        if word in (step.value, str(step.number)):
+            return step
+    return None

@@ -1,0 +1,287 @@
+"""``oor-bot incidents list`` and ``oor-bot incidents show OOR-42``: the read API in a terminal.
+
+``--json`` prints exactly what the API answers; without it, a table (``list``) or a report
+(``show``) with times in the plan's time zone. Exit codes: 0 ok, 1 no such incident, 2 bad
+arguments (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.api.queries import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    IncidentQuery,
+    QueryError,
+    get_incident,
+    list_incidents,
+    parse_limit,
+    parse_since,
+    parse_statuses,
+    parse_type,
+)
+from bot.api.serialize import incident_detail, incident_summary, json_value
+from bot.domain.incident import IncidentSnapshot, TimelineEntry
+from bot.domain.types import (
+    IncidentStatus,
+    OorType,
+    Role,
+    Step,
+    StepState,
+    incident_key,
+    parse_incident_key,
+)
+from bot.storage.db import Database
+
+PROG = "oor-bot"
+STEP_CHARS = {
+    StepState.DONE: "D",
+    StepState.IN_PROGRESS: "I",
+    StepState.SKIPPED: "S",
+    StepState.PENDING: "-",
+}
+STEP_LEGEND = (
+    "steps (respond, record, investigate, resolve, notify, review): "
+    "D done, I in progress, S skipped, - pending"
+)
+TITLE_WIDTH = 50
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def add_incidents_parser(subparsers: Any) -> None:
+    """Add ``incidents list`` / ``incidents show`` to an argparse sub-parsers action."""
+    incidents = subparsers.add_parser("incidents", help="list and show incidents")
+    sub = incidents.add_subparsers(dest="incidents_command", required=True)
+
+    listing = sub.add_parser("list", help="incidents, newest first")
+    listing.add_argument(
+        "--status",
+        help=f"comma list of {', '.join(s.value for s in IncidentStatus)}",
+    )
+    listing.add_argument("--type", help=" | ".join(t.value for t in OorType))
+    listing.add_argument(
+        "--since",
+        help="ISO 8601 datetime; opened at or after it (no zone given: the plan's time zone)",
+    )
+    listing.add_argument(
+        "--limit", help=f"at most this many, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT})"
+    )
+    listing.add_argument("--json", action="store_true", help="print the API's JSON")
+
+    show = sub.add_parser("show", help="one incident in full")
+    show.add_argument("id", help="OOR-42 or 42")
+    show.add_argument("--json", action="store_true", help="print the API's JSON")
+
+
+def run_incidents(args: argparse.Namespace, db: Database, tz: ZoneInfo) -> int:
+    """Run ``incidents list|show``; print to stdout; return the exit code."""
+    if args.incidents_command == "list":
+        try:
+            query = _list_query(args, tz)
+        except QueryError as exc:
+            return _usage_error(f"--{exc.field}: {exc.message}")
+        with db.session() as session:
+            snapshots = list_incidents(session, query)
+        if args.json:
+            _print_json([incident_summary(s) for s in snapshots])
+        else:
+            print(format_list(snapshots, tz))
+        return 0
+
+    if args.incidents_command == "show":
+        number = parse_incident_key(args.id)
+        if number is None:
+            return _usage_error(f"{args.id!r} is not an incident id; use OOR-42 or 42")
+        with db.session() as session:
+            found = get_incident(session, number)
+        if found is None:
+            print(f"{PROG}: no incident {incident_key(number)}", file=sys.stderr)
+            return 1
+        if args.json:
+            _print_json(incident_detail(*found))
+        else:
+            print(format_detail(*found, tz=tz))
+        return 0
+
+    return _usage_error(f"unknown incidents command {args.incidents_command!r}")
+
+
+def _list_query(args: argparse.Namespace, tz: ZoneInfo) -> IncidentQuery:
+    return IncidentQuery(
+        statuses=parse_statuses(args.status) if args.status is not None else (),
+        type=parse_type(args.type) if args.type is not None else None,
+        since=parse_since(args.since, default_tz=tz) if args.since is not None else None,
+        limit=parse_limit(args.limit) if args.limit is not None else DEFAULT_LIMIT,
+    )
+
+
+def _usage_error(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def steps_string(snapshot: IncidentSnapshot) -> str:
+    """Six characters, one per step in plan order: ``DDI---``."""
+    return "".join(STEP_CHARS[snapshot.step(step).state] for step in Step)
+
+
+def _local(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(tz).strftime(fmt) if value else "-"
+
+
+def _line(text: str) -> str:
+    """One line: newlines and runs of spaces in stored text collapse to one space."""
+    return " ".join(text.split())
+
+
+def _printable(text: str) -> str:
+    """Titles and notes come from webhooks and Slack: drop control characters (terminal
+    escape sequences) before they reach a terminal; keep the report's own newlines."""
+    return _CONTROL.sub("", text)
+
+
+def _truncate(text: str, width: int) -> str:
+    text = _line(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_list(snapshots: Sequence[IncidentSnapshot], tz: ZoneInfo) -> str:
+    if not snapshots:
+        return "no incidents"
+    header = ("ID", f"OPENED ({tz.key})", "SEV", "STATUS", "TYPE", "STEPS", "TITLE")
+    rows = [
+        (
+            s.key,
+            _local(s.opened_at, tz),
+            s.severity.label,
+            s.status.value,
+            s.type.value,
+            steps_string(s),
+            _truncate(s.title, TITLE_WIDTH),
+        )
+        for s in snapshots
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)), r[-1]])
+        for r in [header, *rows]
+    ]
+    return _printable("\n".join([*lines, "", STEP_LEGEND]))
+
+
+def format_detail(
+    snapshot: IncidentSnapshot, timeline: Sequence[TimelineEntry], *, tz: ZoneInfo
+) -> str:
+    when = "%Y-%m-%d %H:%M:%S %Z"
+    s = snapshot
+    lines = [
+        f"{s.key}  {_line(s.title)}",
+        f"  Type:      {s.type.label} ({s.type.value})",
+        f"  Severity:  {s.severity.label}",
+        f"  Status:    {s.status.value}",
+        f"  Opened:    {_local(s.opened_at, tz, when)}",
+    ]
+    if s.occurred_at:
+        lines.append(f"  Occurred:  {_local(s.occurred_at, tz, when)}")
+    if s.resolved_at:
+        lines.append(f"  Resolved:  {_local(s.resolved_at, tz, when)}")
+    if s.closed_at:
+        lines.append(f"  Closed:    {_local(s.closed_at, tz, when)}")
+    if s.channel_id or s.channel_name:
+        name = f"#{s.channel_name}" if s.channel_name else "?"
+        lines.append(f"  Channel:   {name} ({s.channel_id or 'not created yet'})")
+    source = s.source + (f" / {s.origin}" if s.origin else "")
+    lines.append(f"  Source:    {source}; {s.event_count} event(s)")
+    if s.group_key:
+        lines.append(f"  Group:     {s.group_key}")
+    if s.url:
+        lines.append(f"  Link:      {s.url}")
+    if s.description:
+        lines += ["", "Description", *(f"  {line}" for line in s.description.splitlines())]
+
+    facts = _facts(s.details)
+    if facts:
+        width = max(len(k) for k, _ in facts)
+        lines += ["", "Facts", *(f"  {k.ljust(width)}  {v}" for k, v in facts)]
+
+    lines += ["", "Roles"]
+    if s.roles:
+        lines += [f"  {r.label.ljust(10)} {s.roles[r]}" for r in Role if r in s.roles]
+    else:
+        lines.append("  (none assigned)")
+
+    if s.resolution_summary or s.cause_category:
+        lines += ["", "Resolution"]
+        if s.cause_category:
+            lines.append(f"  Cause:     {s.cause_category.label}")
+        if s.resolution_summary:
+            lines.append(f"  Summary:   {_line(s.resolution_summary)}")
+
+    lines += ["", "Steps"]
+    for step in Step:
+        record = s.step(step)
+        line = f"  {step.number}. {step.label.ljust(20)} {record.state.value.ljust(12)}"
+        who = []
+        if record.started_at or record.started_by:
+            who.append(f"started {_who_when(record.started_by, record.started_at, tz)}")
+        if record.completed_at or record.completed_by:
+            who.append(f"completed {_who_when(record.completed_by, record.completed_at, tz)}")
+        lines.append((line + " " + "; ".join(who)).rstrip())
+        if record.note:
+            lines.append(f"       note: {_line(record.note)}")
+
+    lines += ["", "Timeline"]
+    if not timeline:
+        lines.append("  (empty)")
+    actor_width = max((len(_line(e.actor)) for e in timeline), default=0)
+    for entry in timeline:
+        lines.append(
+            f"  {_local(entry.at, tz)}  {_line(entry.actor).ljust(actor_width)}"
+            f"  [{entry.kind}] {_line(entry.text)}"
+        )
+    return _printable("\n".join(lines))
+
+
+def _who_when(who: str | None, at: datetime | None, tz: ZoneInfo) -> str:
+    parts = []
+    if who:
+        parts.append(f"by {who}")
+    if at:
+        parts.append(_local(at, tz))
+    return " ".join(parts)
+
+
+def _facts(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """The recorded facts worth showing: empty values are left out, lists joined."""
+    out: list[tuple[str, str]] = []
+    for key, value in details.items():
+        value = json_value(value)
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                if sub_value not in (None, "", [], {}):
+                    out.append((f"{key}.{sub_key}", _fact_text(sub_value)))
+            continue
+        out.append((key, _fact_text(value)))
+    return out
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, list):
+        return _line(", ".join(str(v) for v in value))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return _line(str(value))

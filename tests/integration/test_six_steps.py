@@ -1,0 +1,110 @@
+"""A whole incident from webhook to review, entirely in Slack, against the emulator."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.domain.types import Step, StepState
+from bot.sandbox.emulator import Emulator
+from bot.storage.models import TimelineRow
+from tests.conftest import RunningBot
+from tests.integration.slack_flow import IncidentRoom
+
+ALL_DONE = "✅ *6. Review*"
+
+
+def _timeline_kinds(bot: RunningBot) -> list[str]:
+    with bot.app.db.session() as session:
+        return [t.kind for t in session.exec(select(TimelineRow).order_by(TimelineRow.id)).all()]
+
+
+def test_all_six_steps_by_command(bot: RunningBot, emulator: Emulator) -> None:
+    room = IncidentRoom.open(bot, emulator)
+    assert "You have OOR-1" in room.command("ack")
+    room.wait_board("✅ *1. Rapid response*", "*Commander*", "<@U01ALICE>")
+    room.wait_line("acknowledged the incident")
+
+    reply = room.command(
+        'record amount=98000.00 currency=CNY merchant=M-20001 count=312 time="2026-11-25 12:31"',
+        user="U02BOB",
+    )
+    assert "Recorded" in reply
+    room.wait_board("✅ *2. Record the problem*", "CNY 98,000.00", "312")
+
+    assert "Finding added" in room.command(
+        "investigate Alipay returns CHANNEL_BLOCKED since 12:30", user="U02BOB"
+    )
+    room.wait_board("🔄 *3. Investigate*")
+    room.wait_line("Alipay returns CHANNEL_BLOCKED")
+    room.command("investigate --done", user="U02BOB")
+    room.wait_board("✅ *3. Investigate*")
+
+    assert "resolved" in room.command(
+        "resolve Switched Alipay traffic to the backup acquirer cause=partner", user="U02BOB"
+    )
+    room.wait_board("✅ *4. Resolve*", "Switched Alipay traffic to the backup acquirer")
+
+    room.command("notify SMS sent to 312 affected customers", user="U03CAROL")
+    room.wait_board("✅ *5. Notify customers*")
+    room.command("review Lessons: alert on channel error codes earlier")
+    room.wait_board(ALL_DONE)
+    assert "closed" in room.command("close")
+
+    snapshot = bot.app.incidents.get(1)
+    assert snapshot is not None and snapshot.status.value == "closed"
+    assert all(s.state is StepState.DONE for s in snapshot.steps)
+    respond = snapshot.step(Step.RESPOND)
+    assert respond.completed_by == "U01ALICE" and respond.completed_at is not None
+    assert snapshot.step(Step.RESOLVE).completed_by == "U02BOB"
+    assert snapshot.resolved_at is not None and snapshot.closed_at is not None
+    assert snapshot.details["amount"] == "98000.00" and snapshot.details["currency"] == "CNY"
+    kinds = _timeline_kinds(bot)
+    assert kinds.count("step") >= 7 and "finding" in kinds and kinds[-1] == "status"
+
+
+def test_all_six_steps_by_buttons_and_modals(bot: RunningBot, emulator: Emulator) -> None:
+    room = IncidentRoom.open(bot, emulator)
+    room.click("board_ack", user="U02BOB")
+    room.wait_board("✅ *1. Rapid response*", "<@U02BOB>")
+
+    seen = len(emulator.views)
+    room.click("board_record", user="U02BOB")
+    modal = room.latest_view("record_modal", after=seen)
+    submitted = room.slack.submit_view(
+        modal,
+        {"amount": "12.5", "currency": "usd", "affected_transactions": "9"},
+        user_id="U02BOB",
+    )
+    assert submitted.status == 200 and submitted.body in ("", "null")
+    room.wait_board("✅ *2. Record the problem*", "USD 12.50")
+
+    seen = len(emulator.views)
+    room.click("board_resolve", user="U02BOB")
+    modal = room.latest_view("resolve_modal", after=seen)
+    room.slack.submit_view(
+        modal,
+        {"summary": "Restarted the payment gateway", "cause": "program_error"},
+        user_id="U02BOB",
+    )
+    room.wait_board("✅ *4. Resolve*", "Program error")
+    room.click("board_notify", user="U03CAROL")
+    room.wait_board("✅ *5. Notify customers*")
+    room.click("board_review")
+    room.wait_board(ALL_DONE)
+    assert "closed" in room.command("close")
+
+
+def test_record_modal_shows_field_errors_and_stores_nothing(
+    bot: RunningBot, emulator: Emulator
+) -> None:
+    room = IncidentRoom.open(bot, emulator)
+    seen = len(emulator.views)
+    room.command_delivery("record")
+    modal = room.latest_view("record_modal", after=seen)
+    answer = room.slack.submit_view(
+        modal, {"amount": "12,5.0x", "currency": "yuan"}, user_id="U01ALICE"
+    ).json()
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"amount", "currency"}
+    snapshot = bot.app.incidents.get(room.number)
+    assert snapshot is not None and snapshot.step(Step.RECORD).state is StepState.PENDING
