@@ -6,7 +6,7 @@ Nothing is global: every call builds an independent app (tests build many in a p
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,9 +41,13 @@ from bot.slack.listeners import register_listeners
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.migrate import is_up_to_date
+from bot.wiring import Wiring
 from bot.worker import OutboxWorker, WorkerOptions
 
 log = structlog.get_logger(__name__)
+
+# Features beyond the core six steps; each plugs itself in through a Wiring.
+FEATURES: tuple[Callable[[Wiring], None], ...] = ()
 
 SANDBOX_PREFIX = "/sandbox/slack"
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
@@ -63,6 +67,7 @@ class OorApp:
     bolt: AsyncApp
     asgi: Starlette
     emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
+    wiring: Wiring | None = None
 
     @property
     def api_url(self) -> str:
@@ -130,6 +135,22 @@ def create_app(
         api_url=settings.slack_api_url,
     )
     register_listeners(bolt, handlers_for_slack, declare, gateway, plan)
+    wiring = Wiring(
+        settings=settings,
+        plan=plan,
+        clock=clock,
+        db=db,
+        metrics=metrics,
+        gateway=gateway,
+        directory=directory,
+        worker=worker,
+        incidents=service,
+        commands=handlers_for_slack,
+        bolt=bolt,
+        job_handlers=handlers,
+    )
+    for install in FEATURES:
+        install(wiring)
     slack_handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -146,6 +167,7 @@ def create_app(
         ),
         Route("/slack/events", slack_events, methods=["POST"]),
         *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
+        *wiring.routes,
     ]
     if emulator is not None:
         from bot.sandbox.emulator import create_emulator_app
@@ -156,10 +178,14 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if start_worker:
             worker.start()
+            for hook in wiring.on_start:
+                hook()
         try:
             yield
         finally:
             if start_worker:
+                for hook in wiring.on_stop:
+                    hook()
                 worker.stop()
             db.dispose()
 
@@ -175,6 +201,7 @@ def create_app(
         worker=worker,
         ingest=ingest,
         incidents=service,
+        wiring=wiring,
         bolt=bolt,
         asgi=asgi,
         emulator=emulator,

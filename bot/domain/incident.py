@@ -67,6 +67,7 @@ class IncidentSnapshot:
     closed_at: datetime | None = None
     resolution_summary: str | None = None
     cause_category: CauseCategory | None = None
+    generation: int = 0  # how many times it was reopened
 
     @property
     def key(self) -> str:

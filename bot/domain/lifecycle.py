@@ -375,7 +375,12 @@ def reopen(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
                 completed_by=None,
             ),
         ),
-        incident={"status": IncidentStatus.OPEN.value, "resolved_at": None, "closed_at": None},
+        incident={
+            "status": IncidentStatus.OPEN.value,
+            "resolved_at": None,
+            "closed_at": None,
+            "generation": incident.generation + 1,  # re-arms reminders for this round
+        },
         timeline=(
             TimelineNote(
                 "status", f"reopened the incident ({_step_label(Step.RESOLVE)} pending again)"

@@ -23,6 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.alert_rules import AlertmanagerRules
 from bot.domain.durations import format_duration, parse_duration
+from bot.domain.plan_sections import (
+    CustomerNotifications,
+    DigestSchedule,
+    Locale,
+    NotifyChannel,
+    TypeNotifications,
+    WorkingHours,
+)
 from bot.domain.responders import ResponderRef
 from bot.domain.types import OorType, Role, Severity, Step
 
@@ -185,6 +193,7 @@ class TypePlan(_Model):
     # Only the steps that differ: anything not overridden falls back to `deadlines`.
     deadlines_by_severity: dict[Severity, Deadlines] = Field(default_factory=dict)
     partners: list[Partner] = Field(default_factory=list)
+    notifications: TypeNotifications = Field(default_factory=TypeNotifications)
 
     @field_validator("runbook_url")
     @classmethod
@@ -260,6 +269,11 @@ class Plan(_Model):
     alertmanager: AlertmanagerRules = Field(default_factory=AlertmanagerRules)
     oor_types: OorTypePlans
     payment_methods: dict[str, PaymentMethodPlan] = Field(default_factory=dict)
+    notifications: CustomerNotifications = Field(default_factory=CustomerNotifications)
+    # Archive the incident channel when the incident is closed.
+    archive_channel_on_close: bool = False
+    digest: DigestSchedule = Field(default_factory=DigestSchedule)
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
 
     @field_validator("timezone")
     @classmethod
@@ -308,6 +322,14 @@ class Plan(_Model):
         if include_escalation:
             refs += plan.escalation
         return list(dict.fromkeys(refs))
+
+    def notify_channels(self, oor_type: OorType) -> list[NotifyChannel]:
+        chosen = self.for_type(oor_type).notifications.channels
+        return list(chosen if chosen is not None else self.notifications.channels)
+
+    def notify_locales(self, oor_type: OorType) -> list[Locale]:
+        chosen = self.for_type(oor_type).notifications.locales
+        return list(chosen if chosen is not None else self.notifications.locales)
 
     def payment_method(self, name: str | None) -> PaymentMethodPlan | None:
         return self.payment_methods.get(name.strip().lower()) if name else None

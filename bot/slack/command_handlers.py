@@ -73,6 +73,12 @@ class CommandHandlers:
             "resolve": self._resolve,
         }
 
+    def register(
+        self, word: str, handler: Callable[[ParsedCommand, Invocation], SlackMessage | None]
+    ) -> None:
+        """Let a feature own an ``/oor`` word (e.g. ``notify``, ``review``, ``actions``)."""
+        self._by_word[word] = handler
+
     def handle(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
         try:
             special = self._by_word.get(command.word)

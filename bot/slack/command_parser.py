@@ -35,9 +35,10 @@ COMMAND_WORDS = {
     "note": "note",
     "reopen": "reopen",
     "close": "close",
+    "actions": "actions",
 }
 # Commands anyone may run; the rest change an incident and need a responder.
-READ_ONLY = frozenset({"help", "status", "timeline", "partners"})
+READ_ONLY = frozenset({"help", "status", "timeline", "partners", "actions"})
 
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")

@@ -141,6 +141,7 @@ def build_snapshot(
         closed_at=row.closed_at,
         resolution_summary=row.resolution_summary,
         cause_category=CauseCategory(row.cause_category) if row.cause_category else None,
+        generation=row.generation,
     )
 
 

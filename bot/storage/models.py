@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
@@ -59,6 +59,8 @@ class IncidentRow(SQLModel, table=True):
     closed_at: datetime | None = _utc()
     resolution_summary: str | None = Field(default=None, max_length=3000)
     cause_category: str | None = Field(default=None, max_length=40)
+    # Bumped by every reopen, so reminders fired for an earlier round can fire again.
+    generation: int = Field(default=0)
     updated_at: datetime = _utc(nullable=False)
 
 
@@ -144,3 +146,121 @@ class JobRow(SQLModel, table=True):
     needs_attention: bool = Field(default=False)
     created_at: datetime = _utc(nullable=False)
     finished_at: datetime | None = _utc()
+
+
+class NotificationDraftRow(SQLModel, table=True):
+    """A customer notification (step 5), from draft to approval and delivery."""
+
+    __tablename__ = "notification_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    channel: str = Field(max_length=20)  # sms / email / status_page
+    locale: str = Field(max_length=10)  # zh-CN / en
+    subject: str | None = Field(default=None, max_length=300)
+    body: str = Field(max_length=8000)
+    state: str = Field(default="draft", max_length=20)  # draft / approved / discarded
+    drafted_by: str = Field(max_length=40)
+    drafted_at: datetime = _utc(nullable=False)
+    edited_by: str | None = Field(default=None, max_length=40)
+    edited_at: datetime | None = _utc()
+    approved_by: str | None = Field(default=None, max_length=40)
+    approved_at: datetime | None = _utc()
+    discarded_by: str | None = Field(default=None, max_length=40)
+    discarded_at: datetime | None = _utc()
+    message_ts: str | None = Field(default=None, max_length=40)
+    delivered_at: datetime | None = _utc()
+    delivery_status: str | None = Field(default=None, max_length=200)
+
+
+class ReviewNotesRow(SQLModel, table=True):
+    """What only people know, from the review form (step 6)."""
+
+    __tablename__ = "review_notes"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    what_happened: str | None = Field(default=None, max_length=3000)
+    root_cause: str | None = Field(default=None, max_length=3000)
+    went_well: str | None = Field(default=None, max_length=3000)
+    to_improve: str | None = Field(default=None, max_length=3000)
+    updated_by: str = Field(max_length=40)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class PostmortemRow(SQLModel, table=True):
+    """A compiled post-mortem; compiling again makes a new version, old ones stay."""
+
+    __tablename__ = "postmortem"
+    __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_postmortem_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    version: int
+    markdown: str
+    facts: dict[str, Any] = _json()
+    compiled_by: str = Field(max_length=40)
+    compiled_at: datetime = _utc(nullable=False)
+    published_by: str | None = Field(default=None, max_length=40)
+    published_at: datetime | None = _utc()
+    file_id: str | None = Field(default=None, max_length=40)
+
+
+class ActionItemRow(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (UniqueConstraint("incident_id", "number", name="uq_action_item_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    number: int  # 1, 2, 3 … within the incident
+    text: str = Field(max_length=1000)
+    owner: str | None = Field(default=None, max_length=40)
+    due_date: date | None = None
+    state: str = Field(default="open", max_length=20, index=True)  # open / done
+    created_by: str = Field(max_length=40)
+    created_at: datetime = _utc(nullable=False)
+    done_by: str | None = Field(default=None, max_length=40)
+    done_at: datetime | None = _utc()
+
+
+class ReminderRow(SQLModel, table=True):
+    """A reminder (level 1) or escalation (level 2) that fired: the row is the claim.
+
+    Unique per incident, step, level and reopen round, so however many scheduler replicas
+    scan at once, each reminder is sent once.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "level", "generation", name="uq_reminder_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    step: str = Field(max_length=20)
+    level: int
+    generation: int = Field(default=0)
+    due_at: datetime = _utc(nullable=False)
+    fired_at: datetime = _utc(nullable=False)
+    fired_by: str = Field(max_length=100)
+
+
+class SnoozeRow(SQLModel, table=True):
+    __tablename__ = "step_snooze"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    step: str = Field(primary_key=True, max_length=20)
+    until: datetime = _utc(nullable=False)
+    snoozed_by: str = Field(max_length=40)
+    snoozed_at: datetime = _utc(nullable=False)
+
+
+class DigestRunRow(SQLModel, table=True):
+    """One row per ISO week: the digest is posted once, whichever replica gets there."""
+
+    __tablename__ = "digest_run"
+
+    week: str = Field(primary_key=True, max_length=10)  # e.g. 2026-W47
+    claimed_at: datetime = _utc(nullable=False)
+    claimed_by: str = Field(max_length=100)
+    late: bool = Field(default=False)
+    posted_at: datetime | None = _utc()
