@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
@@ -47,7 +48,12 @@ from bot.worker import OutboxWorker, WorkerOptions
 log = structlog.get_logger(__name__)
 
 # Features beyond the core six steps; each plugs itself in through a Wiring.
-FEATURES: tuple[Callable[[Wiring], None], ...] = ()
+FEATURES: tuple[Callable[[Wiring], None], ...] = (
+    notifications.install,
+    postmortems.install,
+    digest.install,
+    reminders.install,
+)
 
 SANDBOX_PREFIX = "/sandbox/slack"
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
@@ -170,9 +176,32 @@ def create_app(
         *wiring.routes,
     ]
     if emulator is not None:
+        from pathlib import Path
+
         from bot.sandbox.emulator import create_emulator_app
+        from bot.sandbox.ui import SandboxTarget, SandboxUI
 
         routes.append(Mount(SANDBOX_PREFIX, app=create_emulator_app(emulator)))
+        bot_url = settings.slack_api_url.removesuffix(f"{SANDBOX_PREFIX}/api/")
+        # Set, not learned: a mounted app's request.base_url lacks the mount path, so the
+        # response_urls the emulator hands out would miss /sandbox/slack and 404.
+        emulator.base_url = f"{bot_url}{SANDBOX_PREFIX}/"
+        sandbox_ui = SandboxUI(
+            emulator,
+            SandboxTarget(
+                base_url=bot_url,
+                signing_secret=settings.slack_signing_secret.get_secret_value(),
+                webhook_token=(
+                    settings.webhook_token.get_secret_value() if settings.webhook_token else None
+                ),
+                webhook_secret=(
+                    settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                ),
+            ),
+            templates_dir=Path(__file__).resolve().parents[1] / "templates",
+        )
+        routes.extend(sandbox_ui.routes())
+        wiring.on_stop.append(sandbox_ui.close)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -1,17 +1,23 @@
-"""The ``oor-bot`` command: ``serve``, ``migrate``, ``plan check PATH``, ``incidents``."""
+"""The ``oor-bot`` command: ``serve``, ``migrate``, ``plan check PATH``, ``incidents``,
+``notify render``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy.exc import OperationalError
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
+from bot.digest.cli import add_digest_parser, run_digest
+from bot.domain.clock import SystemClock
 from bot.domain.plan import PlanError, load_plan, plan_summary
 from bot.incidents_cli import add_incidents_parser, run_incidents
 from bot.logging_setup import configure_logging
+from bot.notifications.cli import add_notify_parser, run_notify
+from bot.postmortems.cli import add_postmortem_parser, run_postmortem
 from bot.storage.db import Database
 
 
@@ -25,7 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     check = plan_sub.add_parser("check", help="validate an emergency plan file")
     check.add_argument("path")
     add_incidents_parser(sub)
+    add_postmortem_parser(sub)
+    add_digest_parser(sub)
+    add_notify_parser(sub)
     return parser
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.database_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,11 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "incidents":
-            db = Database(settings.database_url)
-            try:
+            with _database(settings) as db:
                 return run_incidents(args, db, load_plan(settings.plan_path).tz)
-            finally:
-                db.dispose()
+        if args.command == "notify":
+            plan = load_plan(args.plan or settings.plan_path)
+            return run_notify(args, plan, settings.templates_dir)
+        if args.command == "postmortem":
+            with _database(settings) as db:
+                return run_postmortem(args, db)
+        if args.command == "digest":
+            with _database(settings) as db:
+                return run_digest(args, db, load_plan(settings.plan_path), SystemClock())
         from bot import server  # imported late: `plan check` needs none of it
 
         if args.command == "migrate":
@@ -56,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"oor-bot: {exc}", file=sys.stderr)
         return 2
     except PlanError as exc:
-        where = args.path if args.command == "plan" else "OOR_PLAN"
+        where = args.path if args.command == "plan" else getattr(args, "plan", None) or "OOR_PLAN"
         print(f"oor-bot: {where}: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:

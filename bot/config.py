@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # Seconds a claimed outbox job stays claimed; a crashed process's work is retried after it.
     job_lease_seconds: int = Field(120, ge=5, validation_alias="OOR_JOB_LEASE_SECONDS")
     slack_timeout_seconds: float = Field(10.0, gt=0, validation_alias="OOR_SLACK_TIMEOUT")
+    # Operator overrides and additions to the customer-notification templates.
+    templates_dir: Path | None = Field(None, validation_alias="OOR_TEMPLATES_DIR")
+    # How often the step-deadline scan and the digest check run (seconds).
+    reminder_scan_seconds: float = Field(5.0, gt=0, validation_alias="OOR_REMINDER_SCAN_SECONDS")
+    digest_tick_seconds: float = Field(60.0, gt=0, validation_alias="OOR_DIGEST_TICK_SECONDS")
 
     @field_validator("slack_bot_token")
     @classmethod

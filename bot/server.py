@@ -45,6 +45,10 @@ def serve(settings: Settings) -> None:
 def _announce(app: OorApp) -> None:
     base = f"http://{app.settings.host}:{app.settings.port}"
     if app.emulator is not None:
+        # The page is what a newcomer wants: a browsable address (not 0.0.0.0) in the message.
+        host = "127.0.0.1" if app.settings.host in ("0.0.0.0", "::") else app.settings.host
+        page = f"http://{host}:{app.settings.port}/sandbox"
+        log.warning(f"SANDBOX MODE: open {page} in your browser to use the bot", page=page)
         log.warning(
             "SANDBOX MODE: no SLACK_BOT_TOKEN, so Slack is the built-in emulator",
             emulator=f"{base}{SANDBOX_PREFIX}/_emulator/state",

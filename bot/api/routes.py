@@ -49,10 +49,9 @@ _DECODED_PLUS = re.compile(r"^(\d{4}-\d{2}-\d{2}T[\d:.]+) (\d{2}(?::?\d{2})?)$")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def api_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
-    """The read API's routes; none at all (so 404 everywhere) without a token."""
-    if api_token is None or not api_token.strip():
-        return []
+def bearer_guard(api_token: str) -> Callable[[Handler], Handler]:
+    """Wrap a handler: 401 without ``Authorization: Bearer <api_token>``, 503 when storage
+    fails. Shared by every ``/api/...`` route, including those features add."""
     expected = api_token.encode()
 
     def authorized(request: Request) -> bool:
@@ -81,6 +80,15 @@ def api_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
                 )
 
         return endpoint
+
+    return guarded
+
+
+def api_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
+    """The read API's routes; none at all (so 404 everywhere) without a token."""
+    if api_token is None or not api_token.strip():
+        return []
+    guarded = bearer_guard(api_token)
 
     def list_page(query: IncidentQuery) -> list[dict[str, Any]]:
         with db.session() as session:

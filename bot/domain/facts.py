@@ -147,7 +147,7 @@ def _convert(name: str, text: str, tz: ZoneInfo) -> Any:
             raise ValueError("not an ISO 4217 currency code, e.g. CNY or USD")
         return text.upper()
     if name == "affected_transactions":
-        if not text.isdigit():
+        if not text.isdecimal():  # isdigit() lets "²" through, which int() rejects
             raise ValueError("not a whole number")
         return int(text)
     if name == "transaction_ids":

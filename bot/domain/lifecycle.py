@@ -119,7 +119,10 @@ def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: Recorded
     current = incident.step(Step.RECORD)
     if not new_details and not columns and current.state is StepState.DONE:
         return _unchanged("Nothing new to record: those facts are already on the board.")
-    changed_names = sorted([*new_details, *columns])
+    # Facts already on the board (e.g. from the alert) still finish step 2: name them.
+    changed_names = sorted([*new_details, *columns]) or sorted(
+        [*given, *(["occurred_at"] if facts.occurred_at is not None else [])]
+    )
     steps: tuple[StepRecord, ...] = ()
     if current.state is not StepState.DONE:
         steps = (_done(current, actor, at),)
@@ -222,20 +225,45 @@ def resolve(
 
 
 # -- steps 5 and 6 --------------------------------------------------------------------
+def _optional_note(note: str | None) -> str | None:
+    """A blank note is no note (not a stored "   " and a dangling ": " in the message)."""
+    return (note or "").strip() or None
+
+
 def mark_notified(
     incident: IncidentSnapshot, actor: str, at: datetime, note: str | None = None
 ) -> Change:
     _require_not_closed(incident)
+    note = _optional_note(note)
     current = incident.step(Step.NOTIFY)
     if current.state is StepState.DONE:
         return _unchanged("Customers were already notified for this incident.")
     text = f"notified customers ({_step_label(Step.NOTIFY)} done)"
     if note:
-        text += f": {note.strip()}"
+        text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
         timeline=(TimelineNote("step", text),),
         reply="Step 5 is done.",
+    )
+
+
+def start_step(incident: IncidentSnapshot, actor: str, at: datetime, step: Step) -> Change:
+    """Put a pending step in progress (customer notifications drafted, awaiting approval).
+
+    A step already started, done or skipped is left as it is: a second round of drafts
+    after customers were notified must not undo step 5.
+    """
+    _require_not_closed(incident)
+    current = incident.step(step)
+    if current.state is not StepState.PENDING:
+        return _unchanged(f"Step {step.number} is already {current.state.value.replace('_', ' ')}.")
+    return Change(
+        steps=(replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),),
+        timeline=(
+            TimelineNote("step", f"started {_step_label(step)} (in progress)", announce=False),
+        ),
+        reply=f"Step {step.number} is in progress.",
     )
 
 
@@ -247,12 +275,13 @@ def mark_reviewed(
         raise CommandRefused(
             f"The review comes after the fix: resolve {incident.key} first (`/oor resolve`)."
         )
+    note = _optional_note(note)
     current = incident.step(Step.REVIEW)
     if current.state is StepState.DONE:
         return _unchanged("The review is already done.")
     text = f"completed the review ({_step_label(Step.REVIEW)} done)"
     if note:
-        text += f": {note.strip()}"
+        text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
         timeline=(TimelineNote("step", text),),

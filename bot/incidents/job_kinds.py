@@ -14,6 +14,7 @@ class JobKind(StrEnum):
     ANNOUNCE = "announce"  # one line in the plan's broadcast channel
     POST_NOTICE = "post_notice"  # a one-line message in the incident channel
     REFRESH_BOARD = "refresh_board"  # chat.update of the pinned board
+    ARCHIVE_CHANNEL = "archive_channel"  # on close, when the plan says archive_channel_on_close
 
 
 # Enqueued together once the channel exists. Each is idempotent on its own, so they can

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.lifecycle import Change, CommandRefused
-from bot.domain.types import Step
+from bot.domain.types import IncidentStatus, Step
 from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
 from bot.storage import jobs
@@ -141,6 +141,15 @@ class IncidentService:
                     },
                 )
         jobs.enqueue_coalesced(session, JobKind.REFRESH_BOARD, now=now, incident_id=row.id)
+        if change.incident.get("status") == IncidentStatus.CLOSED.value:
+            # The handler archives only if the plan says so, after the channel's last posts.
+            jobs.enqueue(
+                session,
+                JobKind.ARCHIVE_CHANNEL,
+                now=now,
+                dedup_key=f"{JobKind.ARCHIVE_CHANNEL}:{row.id}:{row.generation}",
+                incident_id=row.id,
+            )
 
 
 def step_from_word(word: str) -> Step | None:

@@ -64,7 +64,10 @@ def parse_command(text: str) -> ParsedCommand | None:
     text = text.strip()
     if not text:
         return ParsedCommand("help", "", "")
-    typed, _, rest = text.partition(" ")
+    # Any whitespace ends the word: a newline, a tab, or the full-width space (U+3000)
+    # a Chinese input method types.
+    typed, *more = text.split(maxsplit=1)
+    rest = more[0] if more else ""
     word = COMMAND_WORDS.get(typed.lower())
     if word is None:
         return None
@@ -84,6 +87,7 @@ def to_plain(text: str) -> str:
     """
     text = _USER.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
-    text = _SPECIAL.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
+    # Group labels come with their "@" (``<!subteam^S1|@oncall>``): don't double it.
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)).lstrip("@"), text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
     return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text)

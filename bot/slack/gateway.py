@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
 
+import httpx
 import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -130,6 +131,38 @@ class SlackGateway:
             raise SlackTransient(method, f"{type(exc).__name__}: {exc}") from None
         self._count(method, "ok")
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def upload_file(
+        self, *, channel_id: str, content: str, filename: str, title: str
+    ) -> dict[str, Any]:
+        """Share a text file in a channel: the external upload flow ``files_upload_v2`` runs,
+        step by step, so each Web API call is counted and its failure classified."""
+        data = content.encode("utf-8")
+        ticket = self.call("files.getUploadURLExternal", filename=filename, length=len(data))
+        self._send_upload(str(ticket["upload_url"]), data)
+        return self.call(
+            "files.completeUploadExternal",
+            files=[{"id": str(ticket["file_id"]), "title": title}],
+            channel_id=channel_id,
+        )
+
+    def _send_upload(self, url: str, data: bytes) -> None:
+        method = "files.upload_url"  # the URL files.getUploadURLExternal handed out
+        try:
+            response = httpx.post(
+                url,
+                content=data,
+                headers={"content-type": "application/octet-stream"},
+                timeout=self._client.timeout,
+            )
+        except httpx.HTTPError as exc:
+            self._count(method, "connection_error")
+            raise SlackTransient(method, f"{type(exc).__name__}: {exc}") from None
+        self._count(method, "ok" if response.status_code == 200 else f"http_{response.status_code}")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise SlackTransient(method, f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise SlackCallError(method, f"http_{response.status_code}", {})
 
     def _classify(self, method: str, exc: SlackApiError) -> SlackFailure:
         status = exc.response.status_code

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlmodel import select
 
 from bot.domain.types import Step, StepState
@@ -9,8 +12,17 @@ from bot.sandbox.emulator import Emulator
 from bot.storage.models import TimelineRow
 from tests.conftest import RunningBot
 from tests.integration.slack_flow import IncidentRoom
+from tests.notifications.drafts_in_slack import click_draft, wait_drafts
+from tests.support import wait_for
 
 ALL_DONE = "✅ *6. Review*"
+
+
+def _publishable(room: IncidentRoom) -> dict[str, Any] | None:
+    for message in room.emulator.messages(room.channel_id):
+        if "postmortem_publish" in json.dumps(message.get("blocks") or []):
+            return message
+    return None
 
 
 def _timeline_kinds(bot: RunningBot) -> list[str]:
@@ -44,7 +56,7 @@ def test_all_six_steps_by_command(bot: RunningBot, emulator: Emulator) -> None:
     )
     room.wait_board("✅ *4. Resolve*", "Switched Alipay traffic to the backup acquirer")
 
-    room.command("notify SMS sent to 312 affected customers", user="U03CAROL")
+    room.command("notify done SMS sent to 312 affected customers", user="U03CAROL")
     room.wait_board("✅ *5. Notify customers*")
     room.command("review Lessons: alert on channel error codes earlier")
     room.wait_board(ALL_DONE)
@@ -87,9 +99,34 @@ def test_all_six_steps_by_buttons_and_modals(bot: RunningBot, emulator: Emulator
         user_id="U02BOB",
     )
     room.wait_board("✅ *4. Resolve*", "Program error")
+    # Step 5: the Notify button drafts the plan's messages; each is approved by someone
+    # other than the person who drafted it (the example plan asks for two people).
     room.click("board_notify", user="U03CAROL")
+    room.wait_board("🔄 *5. Notify customers*")
+    drafts = wait_drafts(room, 6)
+    for message in drafts:
+        label = message["text"].split("notification ", 1)[1].split(":", 1)[0]
+        click_draft(room, label, "notify_approve", user="U01ALICE")
     room.wait_board("✅ *5. Notify customers*")
+
+    # Step 6: the Review button opens the review form; publishing the compiled
+    # post-mortem completes the step.
+    seen = len(emulator.views)
     room.click("board_review")
+    modal = room.latest_view("review_modal", after=seen)
+    room.slack.submit_view(
+        modal,
+        {"what_happened": "The gateway crashed.", "root_cause": "A memory leak."},
+        user_id="U01ALICE",
+    )
+    summary = wait_for(lambda: _publishable(room), what="post-mortem summary")
+    room.slack.click(
+        user_id="U01ALICE",
+        channel_id=room.channel_id,
+        message_ts=summary["ts"],
+        action_id="postmortem_publish",
+        value=f"{room.number}:1",
+    )
     room.wait_board(ALL_DONE)
     assert "closed" in room.command("close")
 

@@ -17,6 +17,7 @@ from bot.sandbox.emulator.state import (
 TOPIC_MAX = 250
 INVITE_MAX = 1000
 PAGE_MAX = 1000
+DM_USERS_MAX = 8  # a group DM holds at most 8 people besides the bot
 
 
 def _text_field(value: str, creator: str, now: int) -> JSON:
@@ -107,6 +108,8 @@ def conversations_list(ws: Workspace, args: Args) -> JSON:
     exclude_archived = args.get_bool("exclude_archived")
     selected = []
     for channel in ws.channels.values():
+        if channel.get("is_im") or channel.get("is_mpim"):
+            continue  # types im / mpim are not emulated in listings
         kind = "private_channel" if channel["is_private"] else "public_channel"
         if kind not in types or (exclude_archived and channel["is_archived"]):
             continue
@@ -132,6 +135,66 @@ def conversations_members(ws: Workspace, args: Args) -> JSON:
     members = list(ws.members[channel["id"]])
     page, next_cursor = paginate("members", members, _page_limit(args, 100), args.get_str("cursor"))
     return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def conversations_open(ws: Workspace, args: Args) -> JSON:
+    """Open (or find) the bot's direct message with one user, or a group DM with several."""
+    channel_ref = args.get_str("channel")
+    users = list(dict.fromkeys(args.get_list("users")))
+    if channel_ref is not None and not users:
+        existing = ws.visible_channel(channel_ref)
+        if not (existing.get("is_im") or existing.get("is_mpim")):
+            raise SlackError("method_not_supported_for_channel_type")
+        return _opened(existing, already_open=True, full=args.get_bool("return_im"))
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > DM_USERS_MAX:
+        raise SlackError("too_many_users")
+    for user_id in users:
+        ws.user(user_id)  # user_not_found
+    people = sorted(set(users) - {ws.bot_user_id}) or [ws.bot_user_id]
+    is_im = len(people) == 1
+    wanted = {ws.bot_user_id, *people}
+    for existing in ws.channels.values():
+        if (existing.get("is_im") or existing.get("is_mpim")) and set(
+            ws.members[existing["id"]]
+        ) == wanted:
+            return _opened(existing, already_open=True, full=args.get_bool("return_im"))
+    now = ws.now()
+    channel_id = ws.next_id("D" if is_im else "G", "channel")
+    channel: JSON = {
+        "id": channel_id,
+        "name": "" if is_im else "mpdm-" + "--".join(people),
+        "is_channel": False,
+        "is_group": False,
+        "is_im": is_im,
+        "is_mpim": not is_im,
+        "is_private": True,
+        "is_open": True,
+        "created": now,
+        "is_archived": False,
+        "is_general": False,
+        "creator": ws.bot_user_id,
+        "context_team_id": ws.team_id,
+    }
+    if is_im:
+        channel["user"] = people[0]
+    ws.channels[channel_id] = channel
+    ws.members[channel_id] = dict.fromkeys([ws.bot_user_id, *people])
+    ws.messages[channel_id] = []
+    ws.ephemerals[channel_id] = []
+    ws.pins[channel_id] = []
+    ws.bookmarks[channel_id] = []
+    return _opened(channel, already_open=False, full=args.get_bool("return_im"))
+
+
+def _opened(channel: JSON, *, already_open: bool, full: bool) -> JSON:
+    """Slack answers with just the id unless ``return_im`` asks for the whole channel."""
+    result: JSON = {"channel": dict(channel) if full else {"id": channel["id"]}}
+    if already_open:
+        result["already_open"] = True
+        result["no_op"] = True
+    return result
 
 
 def conversations_join(ws: Workspace, args: Args) -> JSON:

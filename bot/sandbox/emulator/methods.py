@@ -91,6 +91,19 @@ _SPECS = (
         ("channel_not_found", "method_not_supported_for_channel_type", "is_archived"),
     ),
     MethodSpec(
+        "conversations.open",
+        conv.conversations_open,
+        ("channel", "users", "return_im"),
+        ("channels:manage", "groups:write", "im:write", "mpim:write"),
+        (
+            "channel_not_found",
+            "method_not_supported_for_channel_type",
+            "users_list_not_supplied",
+            "too_many_users",
+            "user_not_found",
+        ),
+    ),
+    MethodSpec(
         "conversations.archive",
         conv.conversations_archive,
         ("channel",),

@@ -32,8 +32,13 @@ STEP_COMMANDS: tuple[tuple[str, str], ...] = (
         "resolve <summary>",
         "4. resolve 解决问题: record the fix and the cause (no summary: a form)",
     ),
-    ("notify [note]", "5. notify customers 通知客户: customers and partners are informed"),
-    ("review [note]", "6. review 总结经验: the post-mortem is done"),
+    (
+        "notify [sms|email|status_page] [zh-CN|en]",
+        "5. notify customers 通知客户: draft messages from the templates, approve to send",
+    ),
+    ("notify done <how>", "5. customers were told another way (a call, say): the step is done"),
+    ("review", "6. review 总结经验: the review form; the post-mortem is compiled to publish"),
+    ("review <note>", "6. a quick review without a post-mortem document"),
     ("skip <step> <reason>", "skip a step that does not apply, saying why"),
 )
 INCIDENT_COMMANDS: tuple[tuple[str, str], ...] = (
@@ -44,6 +49,9 @@ INCIDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("assign <commander|tech|comms> @user", "give someone a role"),
     ("severity <sev1..sev4>", "change the severity (SEV1 is the worst)"),
     ("note <text>", "add a note to the timeline"),
+    ("actions", "action items: this incident's here, all open ones elsewhere"),
+    ("actions add <text> [@owner] [YYYY-MM-DD]", "add an action item"),
+    ("actions done <n>", "close action item n"),
     ("reopen", "reopen a resolved incident"),
     ("close [--force]", "close the incident; --force with steps still open"),
     ("help", "this list"),

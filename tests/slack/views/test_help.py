@@ -15,8 +15,13 @@ COMMANDS = [
     "investigate &lt;finding&gt;",
     "investigate --done",
     "resolve &lt;summary&gt;",
-    "notify [note]",
-    "review [note]",
+    "notify [sms|email|status_page] [zh-CN|en]",
+    "notify done &lt;how&gt;",
+    "review",
+    "review &lt;note&gt;",
+    "actions",
+    "actions add &lt;text&gt; [@owner] [YYYY-MM-DD]",
+    "actions done &lt;n&gt;",
     "skip &lt;step&gt; &lt;reason&gt;",
     "status [OOR-n]",
     "timeline [page]",
@@ -57,3 +62,10 @@ def test_help_message_has_the_same_content_as_blocks_with_a_fallback() -> None:
         assert f"/oor {usage}" in blocks
     assert "/oor 总结" in blocks
     assert_within_slack_limits(message.as_args()["blocks"])
+
+
+def test_every_command_word_the_bot_understands_is_in_the_help() -> None:
+    from bot.slack.command_parser import COMMAND_WORDS
+
+    for word in set(COMMAND_WORDS.values()):
+        assert f"`/oor {word}" in HELP_TEXT, word

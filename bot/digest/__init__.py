@@ -1,0 +1,130 @@
+"""The weekly review digest: figures of the previous ISO week, posted to the plan's review
+channel on the plan's schedule (default Monday 09:00, plan time zone), exactly once.
+
+Every process runs an APScheduler ``BackgroundScheduler`` whose tick (every 60 s, and once
+at start-up) asks: has the most recent scheduled time passed without a ``digest_run`` row
+for its week? If so it claims the week (row + outbox job, one transaction; see
+:mod:`bot.digest.schedule`) and the outbox worker posts it. A digest claimed more than
+10 minutes after its time — the bot was down — is marked "posted late".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from bot.digest.schedule import DEFAULT_LATE_AFTER, DIGEST_JOB, DueDigest, check_and_claim
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.domain.clock import Clock
+    from bot.domain.plan import Plan
+    from bot.storage.db import Database
+    from bot.wiring import Wiring
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TICK_SECONDS = 60.0
+__all__ = ["DIGEST_JOB", "DigestScheduler", "install"]
+
+
+class DigestScheduler:
+    """The per-process tick that claims due digests; :meth:`check` is one tick."""
+
+    def __init__(
+        self,
+        db: Database,
+        plan: Plan,
+        clock: Clock,
+        *,
+        owner: str,
+        on_claimed: Callable[[], None] | None = None,
+        tick_seconds: float = DEFAULT_TICK_SECONDS,
+        late_after: timedelta = DEFAULT_LATE_AFTER,
+    ) -> None:
+        self._db = db
+        self._plan = plan
+        self._clock = clock
+        self._owner = owner
+        self._on_claimed = on_claimed
+        self.tick_seconds = tick_seconds
+        self._late_after = late_after
+        self._scheduler: BackgroundScheduler | None = None
+
+    def check(self) -> DueDigest | None:
+        """Claim the most recent scheduled digest if nobody has; never raises."""
+        try:
+            claimed = check_and_claim(
+                self._db,
+                self._plan.digest,
+                self._plan.tz,
+                now=self._clock.now(),
+                owner=self._owner,
+                late_after=self._late_after,
+            )
+        except Exception as exc:  # database down: the next tick tries again
+            log.warning("digest_check_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        if claimed is not None and self._on_claimed is not None:
+            self._on_claimed()
+        return claimed
+
+    def start(self) -> None:
+        """The start-up check (a digest missed while the bot was down), then the ticks."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.check()
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.check,
+            "interval",
+            seconds=self.tick_seconds,
+            id="digest-tick",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(self.tick_seconds)),
+            next_run_time=datetime.now(UTC) + timedelta(seconds=self.tick_seconds),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+
+def install(wiring: Wiring) -> None:
+    """Register the posting job and, with a review channel in the plan, the scheduler."""
+    from bot.digest.post import DigestPoster
+
+    poster = DigestPoster(
+        wiring.db,
+        wiring.plan,
+        wiring.gateway,
+        wiring.clock,
+        upload_timeout=max(30.0, float(wiring.settings.slack_timeout_seconds)),
+    )
+    wiring.job_handlers[DIGEST_JOB] = poster.handle
+    tick = wiring.settings.digest_tick_seconds
+    scheduler = DigestScheduler(
+        wiring.db,
+        wiring.plan,
+        wiring.clock,
+        owner=wiring.worker.owner,
+        on_claimed=wiring.worker.wake,
+        tick_seconds=tick,
+    )
+    wiring.exposed["digest.scheduler"] = scheduler
+    wiring.exposed["digest.poster"] = poster
+    if wiring.plan.review_channel:
+        wiring.on_start.append(scheduler.start)
+        wiring.on_stop.append(scheduler.stop)

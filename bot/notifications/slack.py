@@ -1,0 +1,281 @@
+"""``/oor notify`` (and the board's Notify button), and the draft messages' buttons and form.
+
+Like every listener, these acknowledge Slack first and then work in a thread; the person
+who clicked gets an ephemeral answer. Changing a draft takes the same permission as any
+other change to the incident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.domain import lifecycle
+from bot.domain.incident import IncidentSnapshot
+from bot.domain.lifecycle import CommandRefused
+from bot.domain.plan import Plan
+from bot.domain.plan_sections import Locale, NotifyChannel
+from bot.notifications.model import Draft, DraftState
+from bot.notifications.service import DraftService
+from bot.notifications.views import (
+    APPROVE,
+    DISCARD,
+    EDIT,
+    EDIT_CALLBACK_ID,
+    build_edit_modal,
+    edit_errors,
+    edit_values,
+)
+from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
+from bot.slack.command_parser import ParsedCommand
+from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.views import SlackMessage
+
+log = structlog.get_logger(__name__)
+
+USAGE = (
+    "Usage: `/oor notify [sms|email|status_page] [zh-CN|en]` drafts customer notifications "
+    "for approval (no arguments: the plan's channels and languages). If customers were told "
+    "another way, `/oor notify done <how>` records it."
+)
+DONE_WORDS = frozenset({"done", "--done", "完成"})
+FAILED = "⚠️ Something went wrong while handling that; it was logged. Please try again."
+_CHANNEL_WORDS = {
+    "sms": NotifyChannel.SMS,
+    "短信": NotifyChannel.SMS,
+    "email": NotifyChannel.EMAIL,
+    "mail": NotifyChannel.EMAIL,
+    "邮件": NotifyChannel.EMAIL,
+    "status_page": NotifyChannel.STATUS_PAGE,
+    "status-page": NotifyChannel.STATUS_PAGE,
+    "statuspage": NotifyChannel.STATUS_PAGE,
+    "status": NotifyChannel.STATUS_PAGE,
+    "状态页": NotifyChannel.STATUS_PAGE,
+}
+_LOCALE_WORDS = {
+    "zh-cn": Locale.ZH_CN,
+    "zh": Locale.ZH_CN,
+    "cn": Locale.ZH_CN,
+    "中文": Locale.ZH_CN,
+    "en": Locale.EN,
+    "english": Locale.EN,
+    "英文": Locale.EN,
+}
+
+
+def _told_another_way(how: str) -> StepCommand:
+    """``/oor notify done <how>``: customers were told outside the bot (a call, the
+    merchant's own channel); step 5 is done with that note and nothing is drafted."""
+    how = how.strip()
+    if not how:
+        raise CommandRefused("Say how customers were told: `/oor notify done <how>`.")
+    return lambda snap, actor, at: lifecycle.mark_notified(snap, actor, at, how)
+
+
+def parse_notify_args(text: str) -> tuple[list[NotifyChannel], list[Locale]]:
+    """``sms zh-CN`` -> ([sms], [zh-CN]); words may come in any order, commas allowed."""
+    channels: list[NotifyChannel] = []
+    locales: list[Locale] = []
+    for word in text.replace(",", " ").lower().split():
+        if word in _CHANNEL_WORDS:
+            if _CHANNEL_WORDS[word] not in channels:
+                channels.append(_CHANNEL_WORDS[word])
+        elif word in _LOCALE_WORDS:
+            if _LOCALE_WORDS[word] not in locales:
+                locales.append(_LOCALE_WORDS[word])
+        else:
+            # Refuse rather than guess: a typo must never mark customers as notified.
+            raise CommandRefused(f"`{word}` is not a notification channel or language. {USAGE}")
+    return channels, locales
+
+
+class NotifySlack:
+    def __init__(
+        self,
+        handlers: CommandHandlers,
+        drafts: DraftService,
+        gateway: SlackGateway,
+        plan: Plan,
+    ) -> None:
+        self._handlers = handlers
+        self._drafts = drafts
+        self._gateway = gateway
+        self._plan = plan
+
+    # -- /oor notify ------------------------------------------------------------------------
+    def notify_command(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
+        incident = self._handlers.incident_here(inv, "notify")
+        self._handlers.check_may_change(incident, inv.user_id)
+        first, _, rest = command.plain_args.strip().partition(" ")
+        if first.lower() in DONE_WORDS:
+            return self._handlers.apply(incident, inv, _told_another_way(rest))
+        channels, locales = parse_notify_args(command.plain_args)
+        channels = channels or self._plan.notify_channels(incident.type)
+        locales = locales or self._plan.notify_locales(incident.type)
+        if not channels or not locales:
+            raise CommandRefused("The plan lists no notification channels or languages.")
+        result = self._drafts.create(
+            incident, inv.user_id, [(c, loc) for c in channels for loc in locales]
+        )
+        lines = []
+        if result.created:
+            labels = ", ".join(d.label for d in result.created)
+            lines.append(
+                f"Drafted {len(result.created)} customer notification"
+                f"{'s' if len(result.created) != 1 else ''} for {incident.key}: {labels}. "
+                "Review them in the channel, then Approve, Edit or Discard each."
+            )
+        if result.waiting:
+            labels = ", ".join(d.label for d in result.waiting)
+            lines.append(f"Already waiting for approval (not drafted again): {labels}.")
+        if self._plan.notifications.two_person_approval and result.created:
+            lines.append("The plan requires someone other than the author to approve them.")
+        return SlackMessage(text="\n".join(lines))
+
+    # -- draft buttons ---------------------------------------------------------------------
+    def _draft_and_incident(self, draft_id: int, user_id: str) -> tuple[Draft, IncidentSnapshot]:
+        draft = self._drafts.get(draft_id)
+        if draft is None:
+            raise CommandRefused("That notification draft no longer exists.")
+        incident = self._handlers.incident_by_number(draft.incident_number)
+        self._handlers.check_may_change(incident, user_id)
+        return draft, incident
+
+    def approve(self, draft_id: int, user_id: str) -> SlackMessage:
+        self._draft_and_incident(draft_id, user_id)
+        return SlackMessage(text=self._drafts.approve(draft_id, user_id).reply)
+
+    def discard(self, draft_id: int, user_id: str) -> SlackMessage:
+        self._draft_and_incident(draft_id, user_id)
+        return SlackMessage(text=self._drafts.discard(draft_id, user_id).reply)
+
+    def open_editor(self, draft_id: int, inv: Invocation) -> SlackMessage | None:
+        draft, incident = self._draft_and_incident(draft_id, inv.user_id)
+        if draft.state is not DraftState.DRAFT:
+            raise CommandRefused(
+                f"The {draft.label} notification was already {draft.state.value}; "
+                "it can no longer be edited."
+            )
+        view = build_edit_modal(draft, incident_key=incident.key, signature=self._signature(draft))
+        self._handlers.open_modal(inv, view.to_dict())
+        return None
+
+    def save_edit(
+        self, draft_id: int, user_id: str, subject: str | None, body: str
+    ) -> SlackMessage:
+        self._draft_and_incident(draft_id, user_id)
+        return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
+
+    def _signature(self, draft: Draft) -> str | None:
+        if draft.channel is NotifyChannel.SMS and draft.locale is Locale.ZH_CN:
+            return self._plan.notifications.sms_signature
+        return None
+
+    def post_ephemeral(self, channel_id: str | None, user_id: str, message: SlackMessage) -> None:
+        if not channel_id:
+            return
+        try:
+            self._gateway.call(
+                "chat.postEphemeral", channel=channel_id, user=user_id, **message.as_args()
+            )
+        except SlackFailure as exc:
+            log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
+
+
+async def _in_thread(work: Callable[[], SlackMessage | None]) -> SlackMessage | None:
+    try:
+        return await asyncio.to_thread(work)
+    except CommandRefused as refused:
+        return SlackMessage(text=str(refused))
+    except Exception:
+        log.exception("notify_handler_failed")
+        return SlackMessage(text=FAILED)
+
+
+async def _respond(respond: AsyncRespond, message: SlackMessage | None) -> None:
+    if message is not None:
+        await respond(response_type="ephemeral", replace_original=False, **message.as_args())
+
+
+def _draft_id(action: dict[str, Any]) -> int | None:
+    value = str(action.get("value", ""))
+    return int(value) if value.isdigit() else None
+
+
+def register_notify(
+    handlers: CommandHandlers,
+    bolt: AsyncApp,
+    gateway: SlackGateway,
+    drafts: DraftService,
+    plan: Plan,
+) -> NotifySlack:
+    ui = NotifySlack(handlers, drafts, gateway, plan)
+    # The core's Notify board button runs the word "notify" too, so this covers both.
+    handlers.register("notify", ui.notify_command)
+
+    def _inv(body: dict[str, Any]) -> Invocation:
+        channel = (body.get("channel") or {}).get("id", "")
+        return Invocation(body["user"]["id"], channel, body.get("trigger_id"))
+
+    @bolt.action(APPROVE)
+    async def approve_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        draft_id, user = _draft_id(action), body["user"]["id"]
+        if draft_id is not None:
+            await _respond(respond, await _in_thread(lambda: ui.approve(draft_id, user)))
+
+    @bolt.action(DISCARD)
+    async def discard_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        draft_id, user = _draft_id(action), body["user"]["id"]
+        if draft_id is not None:
+            await _respond(respond, await _in_thread(lambda: ui.discard(draft_id, user)))
+
+    @bolt.action(EDIT)
+    async def edit_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        draft_id, inv = _draft_id(action), _inv(body)
+        if draft_id is not None:
+            await _respond(respond, await _in_thread(lambda: ui.open_editor(draft_id, inv)))
+
+    @bolt.view(EDIT_CALLBACK_ID)
+    async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        metadata, subject, text = edit_values(view)
+        try:
+            channel = NotifyChannel(metadata["channel"])
+            locale = Locale(metadata["locale"])
+            draft_id, number = int(metadata["draft"]), int(metadata["incident"])
+        except (KeyError, ValueError, TypeError):
+            await ack()  # not a form this version built; nothing to save
+            return
+        zh_sms = channel is NotifyChannel.SMS and locale is Locale.ZH_CN
+        signature = plan.notifications.sms_signature if zh_sms else None
+        errors = edit_errors(channel, locale, subject, text, signature)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        user = body["user"]["id"]
+        message = await _in_thread(lambda: ui.save_edit(draft_id, user, subject, text))
+        if message is not None:
+            incident = await asyncio.to_thread(drafts_incident_channel, handlers, number)
+            await asyncio.to_thread(ui.post_ephemeral, incident, user, message)
+
+    return ui
+
+
+def drafts_incident_channel(handlers: CommandHandlers, number: int) -> str | None:
+    try:
+        return handlers.incident_by_number(number).channel_id
+    except CommandRefused:
+        return None

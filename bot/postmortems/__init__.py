@@ -1,0 +1,47 @@
+"""Step 6, review (总结经验): a post-mortem compiled from the incident's own record.
+
+``/oor review`` (or the board's Review button) opens a form for what only people know;
+submitting it compiles the next version of the post-mortem (Markdown, from
+``templates/postmortem.md.j2``), stores it with the incident and shares it in the channel
+as a file with a summary and a **Publish** button. Publishing completes step 6. Action
+items are kept per incident (``/oor actions``). Read a post-mortem back with
+``oor-bot postmortem OOR-42`` or ``GET /api/incidents/OOR-42/postmortem.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.incidents.job_kinds import JobKind
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
+
+
+def install(wiring: Wiring) -> None:
+    """Plug step 6 into the app: ``/oor`` words, Bolt listeners, outbox jobs, the route."""
+    from bot.postmortems.routes import postmortem_routes
+    from bot.postmortems.service import UPLOAD_POSTMORTEM, PostmortemService
+    from bot.postmortems.slack import PostmortemSlack, UserNames
+    from bot.postmortems.upload import PostmortemJobs
+
+    service = PostmortemService(
+        wiring.db,
+        wiring.plan,
+        wiring.clock,
+        wiring.incidents,
+        on_enqueued=wiring.worker.wake,
+        names=UserNames(wiring.gateway),
+    )
+    slack = PostmortemSlack(service, wiring.commands, wiring.gateway, wiring.plan)
+    wiring.commands.register("review", slack.review)
+    wiring.commands.register("actions", slack.actions)
+    slack.register(wiring.bolt)
+    outbox = PostmortemJobs(
+        wiring.db, wiring.gateway, wiring.plan.tz, wiring.plan.archive_channel_on_close
+    )
+    wiring.job_handlers[UPLOAD_POSTMORTEM] = outbox.upload
+    wiring.job_handlers[JobKind.ARCHIVE_CHANNEL] = outbox.archive
+    token = wiring.settings.api_token
+    wiring.routes.extend(postmortem_routes(wiring.db, token.get_secret_value() if token else None))
+    wiring.exposed["postmortems"] = service

@@ -1,0 +1,239 @@
+"""Post-mortem transactions: save the review, compile a version, publish it, action items.
+
+No Slack here: the Slack layer checks who may change what, and hands in a ``names``
+function (user id → display name) the compile uses to make the document readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.domain import lifecycle
+from bot.domain.clock import Clock
+from bot.domain.incident import IncidentSnapshot
+from bot.domain.lifecycle import Change, CommandRefused, TimelineNote
+from bot.domain.plan import Plan
+from bot.domain.types import IncidentStatus, incident_key
+from bot.incidents.service import IncidentService
+from bot.postmortems import store
+from bot.postmortems.compile import compile_postmortem
+from bot.postmortems.model import ActionItem, NewActionItem, ReviewNotes, StoredPostmortem
+from bot.storage import incidents as repo
+from bot.storage import jobs
+from bot.storage.db import Database
+
+UPLOAD_POSTMORTEM = "upload_postmortem"  # outbox job kind: file + summary in the channel
+NamesLookup = Callable[[Iterable[str]], dict[str, str]]
+
+
+def publish_command(version: int) -> Callable[[IncidentSnapshot, str, datetime], Change]:
+    """Publishing completes step 6 (review); when step 6 is already done, or the incident
+    was closed before its review, it is only noted in the timeline."""
+
+    def command(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
+        note = TimelineNote("step", f"published post-mortem v{version}")
+        if incident.status is IncidentStatus.CLOSED:
+            return Change(timeline=(note,), reply=f"Post-mortem v{version} is published.")
+        change = lifecycle.mark_reviewed(incident, actor, at, f"post-mortem v{version} published")
+        if change.changed:
+            return change
+        return Change(timeline=(note,), reply=f"Post-mortem v{version} is published.")
+
+    return command
+
+
+def _user_ids(incident: IncidentSnapshot, actors: Iterable[str]) -> list[str]:
+    found = [*incident.roles.values()]
+    for record in incident.steps:
+        found += [u for u in (record.started_by, record.completed_by) if u]
+    found += [a for a in actors if a[:1] in ("U", "W") and a.isalnum() and a.isupper()]
+    return list(dict.fromkeys(found))
+
+
+class PostmortemService:
+    def __init__(
+        self,
+        db: Database,
+        plan: Plan,
+        clock: Clock,
+        incidents: IncidentService,
+        on_enqueued: Callable[[], None],
+        names: NamesLookup = lambda _ids: {},
+    ) -> None:
+        self._db = db
+        self._plan = plan
+        self._clock = clock
+        self._incidents = incidents
+        self._on_enqueued = on_enqueued
+        self._names = names
+
+    # -- reads ---------------------------------------------------------------------------
+    def notes(self, number: int) -> ReviewNotes | None:
+        with self._db.session() as session:
+            return store.get_notes(session, number)
+
+    def action_items(self, number: int) -> list[ActionItem]:
+        with self._db.session() as session:
+            return store.action_items(session, number)
+
+    def open_action_items(self) -> list[tuple[int, ActionItem]]:
+        with self._db.session() as session:
+            return store.open_action_items(session)
+
+    def get(self, number: int, version: int | None = None) -> StoredPostmortem | None:
+        with self._db.session() as session:
+            return store.get_postmortem(session, number, version)
+
+    def versions(self, number: int) -> list[int]:
+        with self._db.session() as session:
+            return store.versions(session, number)
+
+    # -- the review ----------------------------------------------------------------------
+    def submit_review(
+        self,
+        number: int,
+        actor: str,
+        notes: ReviewNotes,
+        new_items: Sequence[NewActionItem] = (),
+    ) -> StoredPostmortem:
+        """Store the form's notes and action items, then compile the next version."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            if store.lock_incident(session, number) is None:
+                raise CommandRefused(f"There is no incident {incident_key(number)}.")
+            store.upsert_notes(session, number, notes, by=actor, at=now)
+            for new in new_items:
+                self._add_item(session, number, actor, new, now)
+        return self.compile(number, actor)
+
+    def compile(self, number: int, actor: str) -> StoredPostmortem:
+        """Compile version n+1 from the record as it is now and queue its upload."""
+        with self._db.session() as session:
+            incident = repo.snapshot(session, number)
+            if incident is None:
+                raise CommandRefused(f"There is no incident {incident_key(number)}.")
+            actors = {e.actor for e in repo.timeline_of(session, number)}
+            owners = {i.owner for i in store.action_items(session, number) if i.owner}
+        # Slack lookups happen outside the transaction, which holds the incident row.
+        names = self._names(_user_ids(incident, [*sorted(actors), *sorted(owners)]))
+        now = self._clock.now()
+        with self._db.session() as session:
+            row = store.lock_incident(session, number)
+            assert row is not None and row.id is not None
+            incident = repo.to_snapshot(session, row)
+            version = store.next_version(session, number)
+            postmortem = compile_postmortem(
+                incident,
+                repo.timeline_of(session, number),
+                store.get_notes(session, number),
+                store.action_items(session, number),
+                store.notifications_sent(session, number),
+                self._plan,
+                version=version,
+                compiled_at=now,
+                compiled_by=actor,
+                names=names,
+            )
+            stored = store.add_postmortem(session, number, version, postmortem, by=actor, at=now)
+            store.add_timeline_entry(
+                session,
+                number,
+                at=now,
+                actor=actor,
+                kind="postmortem",
+                text=f"compiled post-mortem v{version}",
+            )
+            jobs.enqueue(
+                session,
+                UPLOAD_POSTMORTEM,
+                now=now,
+                dedup_key=f"{UPLOAD_POSTMORTEM}:{number}:v{version}",
+                incident_id=number,
+                payload={"postmortem_id": stored.id},
+            )
+        self._on_enqueued()
+        return stored
+
+    def publish(self, number: int, version: int, actor: str) -> str:
+        """Publish a version (the summary message's button); the reply for ``actor``."""
+        with self._db.session() as session:
+            chosen = store.get_postmortem(session, number, version)
+            newest = store.get_postmortem(session, number)
+        if chosen is None or newest is None:
+            raise CommandRefused(f"{incident_key(number)} has no post-mortem v{version}.")
+        if chosen.published_at is not None:
+            return f"Post-mortem v{version} was already published by <@{chosen.published_by}>."
+        if newest.version != version:
+            raise CommandRefused(
+                f"v{version} was replaced by v{newest.version}: publish the newest version."
+            )
+        applied = self._incidents.apply(
+            number, actor, lambda snap, at: publish_command(version)(snap, actor, at)
+        )
+        with self._db.session() as session:
+            store.mark_published(session, chosen.id, by=actor, at=self._clock.now())
+        return applied.change.reply or f"Post-mortem v{version} is published."
+
+    # -- action items --------------------------------------------------------------------
+    def add_action(self, number: int, actor: str, new: NewActionItem) -> tuple[ActionItem, bool]:
+        now = self._clock.now()
+        with self._db.session() as session:
+            if store.lock_incident(session, number) is None:
+                raise CommandRefused(f"There is no incident {incident_key(number)}.")
+            result = self._add_item(session, number, actor, new, now)
+        self._on_enqueued()
+        return result
+
+    def _add_item(
+        self, session: Session, number: int, actor: str, new: NewActionItem, now: datetime
+    ) -> tuple[ActionItem, bool]:
+        item, added = store.add_action_item(session, number, new, by=actor, at=now)
+        if added:
+            text = f"added action item {item.number}: {item.text}"
+            mentions: tuple[str, ...] = ()
+            if item.owner:
+                text += f" (owner <@{item.owner}>"
+                text += f", due {item.due.isoformat()})" if item.due else ")"
+                mentions = (item.owner,)
+            elif item.due:
+                text += f" (due {item.due.isoformat()})"
+            store.add_timeline_entry(
+                session,
+                number,
+                at=now,
+                actor=actor,
+                kind="action",
+                text=text,
+                mentions=mentions,
+                announce=True,
+            )
+        return item, added
+
+    def complete_action(self, number: int, actor: str, item_number: int) -> tuple[ActionItem, bool]:
+        now = self._clock.now()
+        with self._db.session() as session:
+            if store.lock_incident(session, number) is None:
+                raise CommandRefused(f"There is no incident {incident_key(number)}.")
+            result = store.complete_action_item(session, number, item_number, by=actor, at=now)
+            if result is None:
+                raise CommandRefused(
+                    f"{incident_key(number)} has no action item {item_number}. "
+                    "`/oor actions` lists them."
+                )
+            item, changed = result
+            if changed:
+                store.add_timeline_entry(
+                    session,
+                    number,
+                    at=now,
+                    actor=actor,
+                    kind="action",
+                    text=f"completed action item {item.number}: {item.text}",
+                    announce=True,
+                )
+        if changed:
+            self._on_enqueued()
+        return item, changed

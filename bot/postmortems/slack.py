@@ -1,0 +1,276 @@
+"""Step 6 in Slack: ``/oor review`` (and the board's Review button), the review form, the
+Publish button and ``/oor actions``.
+
+As everywhere in the bot, listeners acknowledge Slack first and do the work in a thread;
+replies are ephemeral (``chat.postEphemeral`` after a modal, the ``response_url``
+otherwise). Changing commands are for the incident's responders and channel members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.domain import lifecycle
+from bot.domain.lifecycle import CommandRefused
+from bot.domain.plan import Plan
+from bot.domain.types import Step, StepState, incident_key, parse_incident_key
+from bot.postmortems.model import NewActionItem
+from bot.postmortems.service import PostmortemService
+from bot.postmortems.views import (
+    PUBLISH_ACTION_ID,
+    REVIEW_CALLBACK_ID,
+    build_action_items_message,
+    build_review_modal,
+    build_summary_message,
+    parse_publish_value,
+    review_values,
+)
+from bot.slack.command_handlers import CommandHandlers, Invocation, reply
+from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
+from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.views import SlackMessage
+
+log = structlog.get_logger(__name__)
+
+FAILED = SlackMessage(text="⚠️ Something went wrong while handling that; it was logged.")
+ACTIONS_USAGE = (
+    "`/oor actions` lists action items; in an incident channel: "
+    "`/oor actions add <text> [@owner] [YYYY-MM-DD]`, `/oor actions done <n>`."
+)
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_NAME_LOOKUPS = 30
+
+
+class UserNames:
+    """Display names for user ids (``users.info``), cached for the life of the process."""
+
+    def __init__(self, gateway: SlackGateway) -> None:
+        self._gateway = gateway
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, user_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for user_id in list(user_ids)[:MAX_NAME_LOOKUPS]:
+            with self._lock:
+                cached = self._cache.get(user_id)
+            if cached is None:
+                try:
+                    user = self._gateway.call("users.info", user=user_id).get("user") or {}
+                except SlackFailure as exc:
+                    log.info("user_name_unknown", user=user_id, error=exc.error)
+                    continue
+                profile = user.get("profile") or {}
+                cached = str(profile.get("real_name") or user.get("real_name") or "")
+                with self._lock:
+                    self._cache[user_id] = cached
+            if cached:
+                found[user_id] = cached
+        return found
+
+
+def parse_action_add(raw_args: str) -> NewActionItem:
+    """``<text> [@owner] [YYYY-MM-DD]`` as Slack sends it (mentions as ``<@U…>``)."""
+    owners = mentioned_users(raw_args)
+    words = to_plain(_MENTION.sub(" ", raw_args)).split()
+    due: date | None = None
+    kept: list[str] = []
+    for word in words:
+        if _DATE.match(word):
+            try:
+                due = date.fromisoformat(word)
+            except ValueError:
+                raise CommandRefused(f"`{word}` is not a date; use YYYY-MM-DD.") from None
+            continue
+        kept.append(word)
+    text = " ".join(kept)
+    if not text:
+        raise CommandRefused("Say what will be done: " + ACTIONS_USAGE)
+    if len(owners) > 1:
+        raise CommandRefused("Name one owner per action item.")
+    return NewActionItem(text=text, owner=owners[0] if owners else None, due=due)
+
+
+class PostmortemSlack:
+    def __init__(
+        self,
+        service: PostmortemService,
+        commands: CommandHandlers,
+        gateway: SlackGateway,
+        plan: Plan,
+    ) -> None:
+        self._service = service
+        self._commands = commands
+        self._gateway = gateway
+        self._plan = plan
+
+    # -- /oor review ---------------------------------------------------------------------
+    def review(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
+        incident = self._commands.incident_here(inv, "review")
+        note = command.plain_args.strip()
+        if note:
+            # The quick review of the six-step flow: step 6 done with a note, no document.
+            return self._commands.apply(
+                incident, inv, lambda s, a, t: lifecycle.mark_reviewed(s, a, t, note)
+            )
+        self._commands.check_may_change(incident, inv.user_id)
+        if incident.step(Step.RESOLVE).state is not StepState.DONE:
+            raise CommandRefused(
+                f"The review comes after the fix: resolve {incident.key} first (`/oor resolve`)."
+            )
+        view = build_review_modal(
+            incident,
+            self._service.notes(incident.number),
+            self._service.action_items(incident.number),
+        )
+        self._commands.open_modal(inv, view.to_dict())
+        return None
+
+    def submitted(self, number: int, user: str, view: dict[str, Any]) -> SlackMessage:
+        form = review_values(view["state"]["values"])
+        incident = self._commands.incident_by_number(number)
+        self._commands.check_may_change(incident, user)
+        stored = self._service.submit_review(number, user, form.notes, form.items)
+        return reply(
+            f"Post-mortem v{stored.version} of {incident.key} is compiled; it is being "
+            "shared in the channel. Read it, then press *Publish* to complete step 6."
+        )
+
+    def publish(self, number: int, version: int, user: str) -> SlackMessage:
+        incident = self._commands.incident_by_number(number)
+        self._commands.check_may_change(incident, user)
+        return reply(self._service.publish(number, version, user))
+
+    # -- /oor actions --------------------------------------------------------------------
+    def actions(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
+        sub, _, rest = command.args.strip().partition(" ")
+        sub = sub.lower()
+        if sub == "add":
+            incident = self._commands.incident_here(inv, "actions add")
+            self._commands.check_may_change(incident, inv.user_id)
+            item, added = self._service.add_action(
+                incident.number, inv.user_id, parse_action_add(rest)
+            )
+            if not added:
+                return reply(f"{incident.key} already has that as action item {item.number}.")
+            return reply(f"Added action item {item.number} to {incident.key}.")
+        if sub == "done":
+            incident = self._commands.incident_here(inv, "actions done")
+            self._commands.check_may_change(incident, inv.user_id)
+            which = rest.strip().lstrip("#")
+            if not which.isdigit():
+                raise CommandRefused("Which one? `/oor actions done <n>` (see `/oor actions`).")
+            item, changed = self._service.complete_action(incident.number, inv.user_id, int(which))
+            if not changed:
+                return reply(f"Action item {item.number} of {incident.key} was already done.")
+            return reply(f"Action item {item.number} of {incident.key} is done.")
+        number: int | None
+        if sub in ("", "list"):
+            number = self._number_here(inv)
+        else:
+            number = parse_incident_key(sub)
+            if number is None:
+                raise CommandRefused(ACTIONS_USAGE)
+            self._commands.incident_by_number(number)  # refuses an unknown incident
+        if number is not None:
+            items = self._service.action_items(number)
+            return build_action_items_message(
+                f"Action items of {incident_key(number)}", [(None, i) for i in items], "none yet"
+            )
+        open_items = self._service.open_action_items()
+        return build_action_items_message(
+            "Open action items",
+            [(incident_key(n), i) for n, i in open_items],
+            "none — every action item is done",
+        )
+
+    def _number_here(self, inv: Invocation) -> int | None:
+        """The incident of the channel the command was run in, if it is one."""
+        try:
+            return self._commands.incident_here(inv, "actions").number
+        except CommandRefused:
+            return None
+
+    # -- Bolt -----------------------------------------------------------------------------
+    def register(self, bolt: AsyncApp) -> None:
+        @bolt.view(REVIEW_CALLBACK_ID)
+        async def review_submitted(
+            ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+        ) -> None:
+            form = review_values(view["state"]["values"])
+            if form.errors:
+                await ack(response_action="errors", errors=form.errors)
+                return
+            await ack()
+            number, user = int(view["private_metadata"]), body["user"]["id"]
+            message = await _in_thread(lambda: self.submitted(number, user, view))
+            await asyncio.to_thread(self._post_ephemeral, number, user, message)
+
+        @bolt.action(PUBLISH_ACTION_ID)
+        async def publish_clicked(
+            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        ) -> None:
+            await ack()
+            parsed = parse_publish_value(str(action.get("value", "")))
+            if parsed is None:
+                return
+            number, version = parsed
+            user = body["user"]["id"]
+            message = await _in_thread(lambda: self.publish(number, version, user))
+            if message is not None:
+                await respond(
+                    response_type="ephemeral", replace_original=False, **message.as_args()
+                )
+            container = body.get("container") or {}
+            await asyncio.to_thread(
+                self._refresh_summary, number, version, container.get("channel_id"),
+                container.get("message_ts"),
+            )  # fmt: skip
+
+    def _post_ephemeral(self, number: int, user: str, message: SlackMessage | None) -> None:
+        """After a modal there is no response_url: answer in the incident's channel."""
+        try:
+            channel_id = self._commands.incident_by_number(number).channel_id
+        except CommandRefused:
+            return
+        if message is None or not channel_id:
+            return
+        try:
+            self._gateway.call(
+                "chat.postEphemeral", channel=channel_id, user=user, **message.as_args()
+            )
+        except SlackFailure as exc:
+            log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
+
+    def _refresh_summary(
+        self, number: int, version: int, channel_id: str | None, ts: str | None
+    ) -> None:
+        """Show "Published by …" on the summary message instead of the button."""
+        stored = self._service.get(number, version)
+        if stored is None or stored.published_at is None or not channel_id or not ts:
+            return
+        try:
+            incident = self._commands.incident_by_number(number)
+            message = build_summary_message(stored, incident.title, self._plan.tz)
+            self._gateway.call("chat.update", channel=channel_id, ts=ts, **message.as_args())
+        except (SlackFailure, CommandRefused) as exc:
+            log.warning("postmortem_summary_update_failed", incident=number, error=str(exc))
+
+
+async def _in_thread(work: Callable[[], SlackMessage | None]) -> SlackMessage | None:
+    try:
+        return await asyncio.to_thread(work)
+    except CommandRefused as refused:
+        return SlackMessage(text=str(refused))
+    except Exception:
+        log.exception("postmortem_handler_failed")
+        return FAILED
