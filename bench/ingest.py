@@ -208,7 +208,7 @@ async def fire(url: str, n: int, rate: float, conns: int, groups: int) -> Json:
             async with session.post(url, data=body, headers=headers) as resp:
                 answer = await resp.json(content_type=None)
                 key = str(resp.status)
-                if resp.status == 202:
+                if resp.status == 202 and isinstance(answer, dict) and "status" in answer:
                     outcome = str(answer.get("status"))
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
