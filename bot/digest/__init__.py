@@ -106,13 +106,7 @@ def install(wiring: Wiring) -> None:
     """Register the posting job and, with a review channel in the plan, the scheduler."""
     from bot.digest.post import DigestPoster
 
-    poster = DigestPoster(
-        wiring.db,
-        wiring.plan,
-        wiring.gateway,
-        wiring.clock,
-        upload_timeout=max(30.0, float(wiring.settings.slack_timeout_seconds)),
-    )
+    poster = DigestPoster(wiring.db, wiring.plan, wiring.gateway, wiring.clock)
     wiring.job_handlers[DIGEST_JOB] = poster.handle
     tick = wiring.settings.digest_tick_seconds
     scheduler = DigestScheduler(

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import httpx
 import structlog
 
 from bot.digest.figures import compute_digest
@@ -22,7 +21,8 @@ from bot.digest.render import digest_message, render_digest
 from bot.digest.schedule import IsoWeek
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
-from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent, SlackTransient
+from bot.slack.channels import ChannelIds, call_joining
+from bot.slack.gateway import SlackGateway
 from bot.slack.posting import post_once
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
@@ -45,15 +45,12 @@ class DigestPoster:
         plan: Plan,
         gateway: SlackGateway,
         clock: Clock,
-        *,
-        upload_timeout: float = 30.0,
     ) -> None:
         self._db = db
         self._plan = plan
         self._gateway = gateway
         self._clock = clock
-        self._upload_timeout = upload_timeout
-        self._channel_id: str | None = None
+        self._channel_ids = ChannelIds(gateway)
 
     def handle(self, job: ClaimedJob) -> None:
         week = IsoWeek.parse(str(job.payload["week"]))
@@ -84,44 +81,10 @@ class DigestPoster:
     # -- Slack -------------------------------------------------------------------------------
     def channel_id(self) -> str:
         """The plan's review channel as an id (``#name`` looked up once per process)."""
-        target = str(self._plan.review_channel)
-        if self._channel_id is None:
-            name = target.removeprefix("#")
-            if not target.startswith("#") and name[:1].isupper():
-                self._channel_id = target
-            else:
-                found = self._find_channel(name)
-                if found is None:
-                    raise SlackPermanent("conversations.list", f"channel {target} not found")
-                self._channel_id = found
-        return self._channel_id
-
-    def _find_channel(self, name: str) -> str | None:
-        cursor: str | None = None
-        while True:
-            data = self._gateway.call(
-                "conversations.list",
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=1000,
-                cursor=cursor,
-            )
-            for channel in data.get("channels", []):
-                if channel.get("name") == name:
-                    return str(channel["id"])
-            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
+        return self._channel_ids.resolve(str(self._plan.review_channel))
 
     def _joining(self, channel: str, action: Callable[[], T]) -> T:
-        """Run ``action``; if the bot is not in the channel yet, join it and run it again."""
-        try:
-            return action()
-        except SlackCallError as exc:
-            if exc.error != "not_in_channel":
-                raise
-            self._gateway.call("conversations.join", channel=channel)
-            return action()
+        return call_joining(self._gateway, channel, action)
 
     def _chart_posted(self, channel: str, filename: str) -> bool:
         data = self._gateway.call("conversations.history", channel=channel, limit=_HISTORY_LOOKBACK)
@@ -133,24 +96,11 @@ class DigestPoster:
 
     def upload(self, channel: str, filename: str, content: bytes, comment: str) -> dict[str, Any]:
         """Upload ``content`` as ``filename`` into ``channel`` (the ``files_upload_v2`` flow)."""
-        target = self._gateway.call(
-            "files.getUploadURLExternal",
-            filename=filename,
-            length=len(content),
-            alt_txt="Incidents per day by type and time-to-resolve distribution",
-        )
-        try:
-            response = httpx.post(
-                str(target["upload_url"]), content=content, timeout=self._upload_timeout
-            )
-        except httpx.HTTPError as exc:
-            raise SlackTransient("files.upload", f"{type(exc).__name__}: {exc}") from None
-        if response.status_code != 200:
-            # A fresh attempt asks for a fresh upload URL.
-            raise SlackTransient("files.upload", f"HTTP {response.status_code}")
-        return self._gateway.call(
-            "files.completeUploadExternal",
-            files=[{"id": str(target["file_id"]), "title": filename.removesuffix(".png")}],
+        return self._gateway.upload_file(
             channel_id=channel,
+            content=content,
+            filename=filename,
+            title=filename.removesuffix(".png"),
             initial_comment=comment,
+            alt_txt="Incidents per day by type and time-to-resolve distribution",
         )

@@ -17,6 +17,7 @@ from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
+from bot.slack.channels import ChannelIds, call_joining, find_channel
 from bot.slack.directory import Directory
 from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
 from bot.slack.posting import post_once
@@ -63,7 +64,7 @@ class ChannelSetup:
         self._plan = plan
         self._clock = clock
         self._on_enqueued = on_enqueued
-        self._broadcast_channel_id: str | None = None
+        self._channel_ids = ChannelIds(gateway)
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -156,7 +157,7 @@ class ChannelSetup:
                 if exc.error != "name_taken":
                     raise SlackPermanent(exc.method, exc.error) from None
             # Taken: maybe by us, in an attempt that died before recording the channel.
-            existing = self._find_channel(name)
+            existing = find_channel(self._gateway, name)
             if (
                 existing
                 and existing.get("creator") == self._gateway.bot_user_id()
@@ -165,23 +166,6 @@ class ChannelSetup:
                 log.info("incident_channel_adopted", incident=incident.key, channel=name)
                 return existing
         raise SlackPermanent("conversations.create", "no free channel name")
-
-    def _find_channel(self, name: str) -> dict[str, Any] | None:
-        cursor: str | None = None
-        while True:
-            data = self._gateway.call(
-                "conversations.list",
-                types="public_channel,private_channel",
-                exclude_archived=False,
-                limit=1000,
-                cursor=cursor,
-            )
-            for channel in data.get("channels", []):
-                if channel.get("name") == name:
-                    return dict(channel)
-            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
 
     def invite_responders(self, job: ClaimedJob) -> None:
         incident, channel_id = self._channel_of(job)
@@ -312,30 +296,16 @@ class ChannelSetup:
         if not target:
             return
         incident, channel_id = self._channel_of(job)
-        channel = self._broadcast_id(str(target))
-        text = (
-            f"🚨 *{incident.key}* {incident.severity.label} {incident.type.label} — "
+        channel = self._channel_ids.resolve(str(target))
+        message = SlackMessage(
+            text=f"🚨 *{incident.key}* {incident.severity.label} {incident.type.label} — "
             f"{escape(incident.title)} → {channel_link(channel_id)}"
         )
-        try:
-            post_once(self._gateway, channel, SlackMessage(text=text), job, unfurl_links=False)
-        except SlackCallError as exc:
-            if exc.error != "not_in_channel":
-                raise
-            self._gateway.call("conversations.join", channel=channel)
-            post_once(self._gateway, channel, SlackMessage(text=text), job, unfurl_links=False)
-
-    def _broadcast_id(self, target: str) -> str:
-        if self._broadcast_channel_id is None:
-            name = target.removeprefix("#")
-            if target.startswith("#") or not name[:1].isupper():
-                found = self._find_channel(name)
-                if found is None:
-                    raise SlackPermanent("conversations.list", f"channel {target} not found")
-                self._broadcast_channel_id = str(found["id"])
-            else:
-                self._broadcast_channel_id = target
-        return self._broadcast_channel_id
+        call_joining(
+            self._gateway,
+            channel,
+            lambda: post_once(self._gateway, channel, message, job, unfurl_links=False),
+        )
 
 
 def notice_text(payload: dict[str, Any]) -> str:

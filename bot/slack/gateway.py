@@ -133,17 +133,27 @@ class SlackGateway:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def upload_file(
-        self, *, channel_id: str, content: str, filename: str, title: str
+        self,
+        *,
+        channel_id: str,
+        content: str | bytes,
+        filename: str,
+        title: str,
+        initial_comment: str | None = None,
+        alt_txt: str | None = None,
     ) -> dict[str, Any]:
-        """Share a text file in a channel: the external upload flow ``files_upload_v2`` runs,
+        """Share a file in a channel: the external upload flow ``files_upload_v2`` runs,
         step by step, so each Web API call is counted and its failure classified."""
-        data = content.encode("utf-8")
-        ticket = self.call("files.getUploadURLExternal", filename=filename, length=len(data))
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        ticket = self.call(
+            "files.getUploadURLExternal", filename=filename, length=len(data), alt_txt=alt_txt
+        )
         self._send_upload(str(ticket["upload_url"]), data)
         return self.call(
             "files.completeUploadExternal",
             files=[{"id": str(ticket["file_id"]), "title": title}],
             channel_id=channel_id,
+            initial_comment=initial_comment,
         )
 
     def _send_upload(self, url: str, data: bytes) -> None:
