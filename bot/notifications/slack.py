@@ -8,7 +8,6 @@ other change to the incident.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -32,7 +31,8 @@ from bot.notifications.views import (
 )
 from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
 from bot.slack.command_parser import ParsedCommand
-from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.gateway import SlackGateway
+from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,6 @@ USAGE = (
     "another way, `/oor notify done <how>` records it."
 )
 DONE_WORDS = frozenset({"done", "--done", "完成"})
-FAILED = "⚠️ Something went wrong while handling that; it was logged. Please try again."
 _CHANNEL_WORDS = {
     "sms": NotifyChannel.SMS,
     "短信": NotifyChannel.SMS,
@@ -176,29 +175,7 @@ class NotifySlack:
         return None
 
     def post_ephemeral(self, channel_id: str | None, user_id: str, message: SlackMessage) -> None:
-        if not channel_id:
-            return
-        try:
-            self._gateway.call(
-                "chat.postEphemeral", channel=channel_id, user=user_id, **message.as_args()
-            )
-        except SlackFailure as exc:
-            log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
-
-
-async def _in_thread(work: Callable[[], SlackMessage | None]) -> SlackMessage | None:
-    try:
-        return await asyncio.to_thread(work)
-    except CommandRefused as refused:
-        return SlackMessage(text=str(refused))
-    except Exception:
-        log.exception("notify_handler_failed")
-        return SlackMessage(text=FAILED)
-
-
-async def _respond(respond: AsyncRespond, message: SlackMessage | None) -> None:
-    if message is not None:
-        await respond(response_type="ephemeral", replace_original=False, **message.as_args())
+        post_ephemeral(self._gateway, channel_id, user_id, message)
 
 
 def _draft_id(action: dict[str, Any]) -> int | None:
@@ -228,7 +205,9 @@ def register_notify(
         await ack()
         draft_id, user = _draft_id(action), body["user"]["id"]
         if draft_id is not None:
-            await _respond(respond, await _in_thread(lambda: ui.approve(draft_id, user)))
+            await respond_ephemeral(
+                respond, await run_in_thread(lambda: ui.approve(draft_id, user))
+            )
 
     @bolt.action(DISCARD)
     async def discard_clicked(
@@ -237,7 +216,9 @@ def register_notify(
         await ack()
         draft_id, user = _draft_id(action), body["user"]["id"]
         if draft_id is not None:
-            await _respond(respond, await _in_thread(lambda: ui.discard(draft_id, user)))
+            await respond_ephemeral(
+                respond, await run_in_thread(lambda: ui.discard(draft_id, user))
+            )
 
     @bolt.action(EDIT)
     async def edit_clicked(
@@ -246,7 +227,9 @@ def register_notify(
         await ack()
         draft_id, inv = _draft_id(action), _inv(body)
         if draft_id is not None:
-            await _respond(respond, await _in_thread(lambda: ui.open_editor(draft_id, inv)))
+            await respond_ephemeral(
+                respond, await run_in_thread(lambda: ui.open_editor(draft_id, inv))
+            )
 
     @bolt.view(EDIT_CALLBACK_ID)
     async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -266,7 +249,7 @@ def register_notify(
             return
         await ack()
         user = body["user"]["id"]
-        message = await _in_thread(lambda: ui.save_edit(draft_id, user, subject, text))
+        message = await run_in_thread(lambda: ui.save_edit(draft_id, user, subject, text))
         if message is not None:
             incident = await asyncio.to_thread(drafts_incident_channel, handlers, number)
             await asyncio.to_thread(ui.post_ephemeral, incident, user, message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -36,11 +36,11 @@ from bot.postmortems.views import (
 from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.replies import post_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
 
-FAILED = SlackMessage(text="⚠️ Something went wrong while handling that; it was logged.")
 ACTIONS_USAGE = (
     "`/oor actions` lists action items; in an incident channel: "
     "`/oor actions add <text> [@owner] [YYYY-MM-DD]`, `/oor actions done <n>`."
@@ -212,7 +212,7 @@ class PostmortemSlack:
                 return
             await ack()
             number, user = int(view["private_metadata"]), body["user"]["id"]
-            message = await _in_thread(lambda: self.submitted(number, user, view))
+            message = await run_in_thread(lambda: self.submitted(number, user, view))
             await asyncio.to_thread(self._post_ephemeral, number, user, message)
 
         @bolt.action(PUBLISH_ACTION_ID)
@@ -225,7 +225,7 @@ class PostmortemSlack:
                 return
             number, version = parsed
             user = body["user"]["id"]
-            message = await _in_thread(lambda: self.publish(number, version, user))
+            message = await run_in_thread(lambda: self.publish(number, version, user))
             if message is not None:
                 await respond(
                     response_type="ephemeral", replace_original=False, **message.as_args()
@@ -242,14 +242,7 @@ class PostmortemSlack:
             channel_id = self._commands.incident_by_number(number).channel_id
         except CommandRefused:
             return
-        if message is None or not channel_id:
-            return
-        try:
-            self._gateway.call(
-                "chat.postEphemeral", channel=channel_id, user=user, **message.as_args()
-            )
-        except SlackFailure as exc:
-            log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
+        post_ephemeral(self._gateway, channel_id, user, message)
 
     def _refresh_summary(
         self, number: int, version: int, channel_id: str | None, ts: str | None
@@ -264,13 +257,3 @@ class PostmortemSlack:
             self._gateway.call("chat.update", channel=channel_id, ts=ts, **message.as_args())
         except (SlackFailure, CommandRefused) as exc:
             log.warning("postmortem_summary_update_failed", incident=number, error=str(exc))
-
-
-async def _in_thread(work: Callable[[], SlackMessage | None]) -> SlackMessage | None:
-    try:
-        return await asyncio.to_thread(work)
-    except CommandRefused as refused:
-        return SlackMessage(text=str(refused))
-    except Exception:
-        log.exception("postmortem_handler_failed")
-        return FAILED

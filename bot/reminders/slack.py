@@ -11,7 +11,6 @@ modal, resolve → the resolve modal).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from bot.domain.types import Step
 from bot.reminders.snooze import snooze_step
 from bot.reminders.views import MARK_DONE, SNOOZE_MINUTES, parse_button_value
 from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
+from bot.slack.replies import respond_ephemeral, run_in_thread
 from bot.slack.text import local_time
 from bot.slack.views import SlackMessage
 from bot.slack.views.record_modal import build_record_modal
@@ -36,9 +36,6 @@ from bot.storage.db import Database
 log = structlog.get_logger(__name__)
 
 REMINDER_BUTTON = re.compile(r"^reminder_(snooze_15|snooze_60|done)$")
-FAILED = SlackMessage(
-    text="⚠️ Something went wrong while handling that; it was logged. Please try again."
-)
 
 # Steps that Mark done completes directly; record and resolve need a form.
 DONE_COMMANDS: dict[Step, StepCommand] = {
@@ -113,12 +110,4 @@ def register_reminder_listeners(bolt: AsyncApp, buttons: ReminderButtons) -> Non
         def work() -> SlackMessage | None:
             return buttons.click(action_id, value, inv)
 
-        try:
-            message = await asyncio.to_thread(work)
-        except CommandRefused as refused:
-            message = SlackMessage(text=str(refused))
-        except Exception:
-            log.exception("reminder_button_failed", action=action_id)
-            message = FAILED
-        if message is not None:
-            await respond(response_type="ephemeral", replace_original=False, **message.as_args())
+        await respond_ephemeral(respond, await run_in_thread(work, "reminder_button"))

@@ -7,9 +7,7 @@ reported to the person ephemerally and logged — never silently dropped.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -23,7 +21,8 @@ from bot.domain.types import CauseCategory, Severity
 from bot.slack.command_handlers import CommandHandlers, Invocation
 from bot.slack.command_parser import ParsedCommand, parse_command
 from bot.slack.declare import DeclareFlow, parse_oor_type
-from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.gateway import SlackGateway
+from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 from bot.slack.views.declare_modal import DECLARE_CALLBACK_ID, declare_values
 from bot.slack.views.help import help_message
@@ -32,25 +31,7 @@ from bot.slack.views.resolve_modal import RESOLVE_CALLBACK_ID, resolve_values
 
 log = structlog.get_logger(__name__)
 
-FAILED = SlackMessage(
-    text="⚠️ Something went wrong while handling that; it was logged. Please try again."
-)
 BOARD_BUTTON = re.compile(r"^board_(ack|record|resolve|notify|review)$")
-
-
-async def _in_thread(work: Callable[[], SlackMessage | None]) -> SlackMessage | None:
-    try:
-        return await asyncio.to_thread(work)
-    except CommandRefused as refused:
-        return SlackMessage(text=str(refused))
-    except Exception:
-        log.exception("slack_handler_failed")
-        return FAILED
-
-
-async def _respond(respond: AsyncRespond, message: SlackMessage | None) -> None:
-    if message is not None:
-        await respond(response_type="ephemeral", replace_original=False, **message.as_args())
 
 
 def register_listeners(
@@ -75,7 +56,7 @@ def register_listeners(
             return
         await ack()
         inv = Invocation(command["user_id"], command["channel_id"], command.get("trigger_id"))
-        await _respond(respond, await _in_thread(lambda: handlers.handle(parsed, inv)))
+        await respond_ephemeral(respond, await run_in_thread(lambda: handlers.handle(parsed, inv)))
 
     @bolt.action(BOARD_BUTTON)
     async def board_button(
@@ -92,17 +73,10 @@ def register_listeners(
             else None,
         )
         parsed = ParsedCommand(word, "", word)
-        await _respond(respond, await _in_thread(lambda: handlers.handle(parsed, inv)))
+        await respond_ephemeral(respond, await run_in_thread(lambda: handlers.handle(parsed, inv)))
 
     def _post_ephemeral(channel_id: str | None, user_id: str, message: SlackMessage | None) -> None:
-        if message is None or not channel_id:
-            return
-        try:
-            gateway.call(
-                "chat.postEphemeral", channel=channel_id, user=user_id, **message.as_args()
-            )
-        except SlackFailure as exc:
-            log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
+        post_ephemeral(gateway, channel_id, user_id, message)
 
     def _after_modal(number: int, user_id: str, command: Any) -> None:
         incident = handlers.incident_by_number(number)
@@ -126,7 +100,7 @@ def register_listeners(
             return
         await ack()
         number, user = int(view["private_metadata"]), body["user"]["id"]
-        await _in_thread(
+        await run_in_thread(
             lambda: _after_modal(number, user, lambda s, a, t: lifecycle.record(s, a, t, facts))
         )
 
@@ -139,7 +113,7 @@ def register_listeners(
         await ack()
         cause = CauseCategory(cause_value) if cause_value else CauseCategory.OTHER
         number, user = int(view["private_metadata"]), body["user"]["id"]
-        await _in_thread(
+        await run_in_thread(
             lambda: _after_modal(
                 number, user, lambda s, a, t: lifecycle.resolve(s, a, t, summary, cause)
             )
@@ -171,4 +145,4 @@ def register_listeners(
             )
             return SlackMessage(text=text)
 
-        _post_ephemeral(channel, user, await _in_thread(work))
+        _post_ephemeral(channel, user, await run_in_thread(work))

@@ -1,0 +1,341 @@
+"""Slash-command benchmark: how fast `oor-bot serve` acknowledges `/oor` under load.
+
+Sixteen client connections send signed `/oor` commands (a mix of state-changing and
+read-only ones) to `POST /slack/events` of the bot, then of a bare Bolt app on the same
+server stack that only acks. The ack time is the HTTP response time: Slack's 3-second
+deadline is on it. Every reply the bot sends afterwards through the `response_url` must
+reach the Slack emulator. See bench/README.md, section "Commands".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import math
+import random
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+# bench/ingest.py: subprocesses, fresh databases, the machine description.
+from ingest import (
+    BIN,
+    ROOT,
+    SELF,
+    clean_env,
+    cpu_seconds,
+    database,
+    free_port,
+    machine,
+    process,
+    wait_http,
+)
+
+SIGNING_SECRET = "bench-signing-secret"
+WEBHOOK_TOKEN = "bench-webhook-token"
+BOT_TOKEN = "xoxb-test"  # bot.sandbox.emulator.Emulator's default bot token
+USERS = (("U01ALICE", "alice"), ("U02BOB", "bob"), ("U03CAROL", "carol"))  # responders
+RESPONDERS = {"U01ALICE", "U02BOB", "U03CAROL", "U05ERIN"}
+TYPES = ("payment_failure", "transaction_interruption", "amount_error", "system_crash")
+FAILED_PREFIX = "⚠️ Something went wrong"
+# (text, weight): 7 of 11 change the incident, 4 only read.
+MIX: tuple[tuple[str, int], ...] = (
+    ("ack", 1),
+    ("note bench note {i}", 2),
+    ("investigate bench finding {i}: gateway timeouts", 2),
+    ("severity sev2", 1),
+    ("record amount={i}.50 currency=CNY", 1),
+    ("status", 2),
+    ("timeline", 1),
+    ("help", 1),
+)
+Json = dict[str, Any]
+
+
+# -- the bare app (`python bench/commands.py --serve-bare PORT`) ---------------------------
+def serve_bare(port: int) -> None:
+    """A Bolt AsyncApp built like the bot's, whose `/oor` only acks, on the same stack."""
+    import uvicorn
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncAck
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from bot.slack.bolt_app import build_bolt_app
+
+    bolt = build_bolt_app(
+        token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url="http://127.0.0.1:9/api/"
+    )
+
+    @bolt.command("/oor")
+    async def oor(ack: AsyncAck) -> None:
+        await ack()
+
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    app = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+    # The same uvicorn settings as bot.server.serve.
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+
+
+# -- setup ----------------------------------------------------------------------------------
+def start_emulator(stack: ExitStack, tmp: Path) -> str:
+    """bench/ingest.py's emulator: the plan's people, bot token xoxb-test."""
+    port = free_port()
+    stack.enter_context(process("emulator", [*SELF, "_emulator", str(port)], clean_env(), tmp))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/_emulator/state", 20, "Slack emulator")
+    return url
+
+
+def start_bot(stack: ExitStack, emu: str, db_url: str, tmp: Path) -> tuple[str, int]:
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{emu}/api/", OOR_DATABASE_URL=db_url, OOR_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        OOR_PLAN=str(ROOT / "plan.example.yaml"), OOR_PORT=str(port), OOR_LOG_LEVEL="warning",
+    )  # fmt: skip
+    proc = stack.enter_context(process("bot", [str(BIN / "oor-bot"), "serve"], env, tmp))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/readyz", 60, "oor-bot")
+    return url, proc.pid
+
+
+def start_bare(stack: ExitStack, tmp: Path) -> tuple[str, int]:
+    port = free_port()
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
+    proc = stack.enter_context(process("bare", cmd, clean_env(), tmp))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/slack/events", 20, "bare Bolt app", expect=405)
+    return url, proc.pid
+
+
+def open_incidents(bot: str, emu: str, n: int, timeout: float) -> list[tuple[str, str]]:
+    """Open n incidents by webhook; (channel id, name) once each is set up in Slack."""
+    headers = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    run = secrets.token_hex(4)
+    for i in range(n):
+        event = {"id": f"cmd-{run}-{i}", "type": TYPES[i % len(TYPES)], "severity": "sev3",
+                 "title": f"Bench incident {i}: Alipay channel blocked",
+                 "details": {"payment_method": "alipay", "amount": "1234.50", "currency": "CNY"}}  # fmt: skip
+        answer = httpx.post(f"{bot}/webhooks/oor", json=event, headers=headers, timeout=10)
+        if answer.status_code != 202:
+            raise RuntimeError(f"webhook answered {answer.status_code}: {answer.text}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{emu}/_emulator/state", timeout=10).json()
+        ready = [
+            (c["id"], c["name"])
+            for c in state["channels"]
+            if c["name"].startswith("oor-") and c["pins"] and RESPONDERS <= set(c["members"])
+        ]
+        if len(ready) >= n:
+            return ready
+        time.sleep(0.5)
+    raise RuntimeError(f"{n} incident channels not ready after {timeout:.0f}s")
+
+
+# -- load -----------------------------------------------------------------------------------
+def slash_body(text: str, channel: tuple[str, str], user: tuple[str, str], url: str) -> str:
+    """The form Slack POSTs for a slash command."""
+    return urlencode(
+        {
+            "token": "unused-verification-token", "team_id": "T0OOR",
+            "team_domain": "oor-sandbox", "channel_id": channel[0], "channel_name": channel[1],
+            "user_id": user[0], "user_name": user[1], "command": "/oor", "text": text,
+            "api_app_id": "A0OORBOT", "is_enterprise_install": "false", "response_url": url,
+            "trigger_id": f"{random.randint(1, 9999)}.{int(time.time())}.{secrets.token_hex(10)}",
+        }
+    )  # fmt: skip
+
+
+def signed_headers(body: str) -> dict[str, str]:
+    """x-slack-signature: v0= HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    ts = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": f"v0={digest.hexdigest()}",
+    }
+
+
+async def load(
+    target: str, emu: str, channels: list[tuple[str, str]], args: argparse.Namespace
+) -> Json:
+    """Closed loop: `conns` workers, each sends its next command when the last is acked."""
+    texts = [text for text, weight in MIX for _ in range(weight)]
+    lat: list[float] = []
+    statuses: dict[str, int] = {}
+    sent = {"n": 0, "expect_reply": 0}
+    limits = httpx.Limits(max_connections=args.conns, max_keepalive_connections=args.conns)
+    loop = asyncio.get_running_loop()
+    async with (
+        httpx.AsyncClient(limits=limits, timeout=10) as bot,
+        httpx.AsyncClient(limits=limits, timeout=10) as control,
+    ):
+        start = loop.time()
+        stop_at = start + args.seconds
+
+        async def worker(w: int) -> None:
+            rng = random.Random(w)
+            while loop.time() < stop_at and sent["n"] < args.requests:
+                i = sent["n"] = sent["n"] + 1
+                text = rng.choice(texts).format(i=i)
+                channel, user = rng.choice(channels), rng.choice(USERS)
+                # Not timed: a fresh response_url from the emulator, as Slack would make.
+                answer = await control.post(
+                    f"{emu}/_emulator/response_urls",
+                    json={"channel_id": channel[0], "user_id": user[0]},
+                )
+                body = slash_body(text, channel, user, answer.json()["url"])
+                headers = signed_headers(body)
+                t0 = loop.time()
+                try:
+                    resp = await bot.post(f"{target}/slack/events", content=body, headers=headers)
+                    key = str(resp.status_code)
+                    if resp.status_code == 200 and text != "help" and not resp.content:
+                        sent["expect_reply"] += 1
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                lat.append(loop.time() - t0)
+                statuses[key] = statuses.get(key, 0) + 1
+
+        await asyncio.gather(*(worker(w) for w in range(args.conns)))
+        elapsed = loop.time() - start
+    lat.sort()
+
+    def pct(p: float) -> float:
+        return round(1000 * lat[max(0, math.ceil(p * len(lat)) - 1)], 1) if lat else 0.0
+
+    ok = statuses.get("200", 0)
+    return {
+        "requests": len(lat), "ok": ok, "errors": len(lat) - ok, "statuses": statuses,
+        "rps": round(len(lat) / elapsed, 1), "p50": pct(0.5), "p90": pct(0.9),
+        "p99": pct(0.99), "max": pct(1.0), "elapsed_s": round(elapsed, 2),
+        "expect_replies": sent["expect_reply"],
+    }  # fmt: skip
+
+
+def drain(emu: str, expected: int, timeout: float) -> Json:
+    """Wait for the replies sent through response_urls; count them and the failures."""
+    start = time.monotonic()
+    posts: list[Json] = []
+    while True:
+        posts = httpx.get(f"{emu}/_emulator/state", timeout=30).json()["responses"]
+        if len(posts) >= expected or time.monotonic() - start > timeout:
+            break
+        time.sleep(1.0)
+    failed = sum(1 for p in posts if str(p.get("text", "")).startswith(FAILED_PREFIX))
+    return {
+        "replies": len(posts), "replies_failed": failed,
+        "replies_s": round(time.monotonic() - start, 1), "replies_ok": len(posts) == expected,
+    }  # fmt: skip
+
+
+def run(target: str, args: argparse.Namespace, tmp: Path) -> Json:
+    with ExitStack() as stack:
+        emu = start_emulator(stack, tmp)
+        if target == "bare":
+            url, pid = start_bare(stack, tmp)
+            channels = [(f"C0BENCH{i:02d}", f"oor-{i}-bench") for i in range(args.incidents)]
+        else:
+            db_url = stack.enter_context(database(target, tmp))
+            url, pid = start_bot(stack, emu, db_url, tmp)
+            channels = open_incidents(url, emu, args.incidents, timeout=120)
+            time.sleep(1.0)  # let the channel setup's last board refreshes finish
+        load1, cpu0 = float(Path("/proc/loadavg").read_text().split()[0]), cpu_seconds(pid)
+        result = asyncio.run(load(url, emu, channels, args))
+        cpu_ms = 1000 * (cpu_seconds(pid) - cpu0) / max(1, result["requests"])
+        result |= {"target": "bare" if target == "bare" else f"bot/{target}",
+                   "cpu_ms_per_req": round(cpu_ms, 2), "load1_before": load1}  # fmt: skip
+        result |= drain(emu, result["expect_replies"], args.drain)
+        return result
+
+
+# -- report ---------------------------------------------------------------------------------
+def print_table(runs: list[Json]) -> None:
+    cols = ("requests", "rps", "p50", "p90", "p99", "max", "errors", "cpu_ms_per_req")
+    head = f"{'target':<13}" + "".join(f"{c.removesuffix('_per_req'):>9}" for c in cols)
+    head += f"{'replies':>15}{'failed':>7}{'load':>6}"
+    print("\n" + head + "\n" + "-" * len(head))
+    for r in runs:
+        replies = f"{r['replies']}/{r['expect_replies']}"
+        print(
+            f"{r['target']:<13}" + "".join(f"{r[c]!s:>9}" for c in cols)
+            + f"{replies:>15}{r['replies_failed']:>7}{r['load1_before']:>6.1f}"
+        )  # fmt: skip
+    bare = next((r for r in runs if r["target"] == "bare"), None)
+    for r in runs:
+        if bare is None or r is bare:
+            continue
+        ratio = r["p99"] / max(bare["p99"], 0.1)
+        verdict = "MET" if r["p99"] <= 100 and ratio <= 2 else "MISSED"
+        print(
+            f"{r['target']} / bare: p99 x{ratio:.2f}, p50 x{r['p50'] / max(bare['p50'], 0.1):.2f},"
+            f" rps x{r['rps'] / max(bare['rps'], 0.1):.2f} -- target (p99 <= 100 ms and"
+            f" <= 2x bare) {verdict}; replies {r['replies']}/{r['expect_replies']} arrived"
+            f" in {r['replies_s']} s, {r['replies_failed']} failures"
+        )
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-bare":
+        serve_bare(int(sys.argv[2]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    p.add_argument("--seconds", type=float, default=15.0, help="length of each load run")
+    p.add_argument("--requests", type=int, default=100_000, help="stop after M commands")
+    p.add_argument("--conns", type=int, default=16, help="concurrent connections (workers)")
+    p.add_argument("--incidents", type=int, default=8, help="incident channels to spread over")
+    p.add_argument("--drain", type=float, default=300.0, help="max seconds to wait for replies")
+    p.add_argument("--no-bare", action="store_true", help="skip the bare Bolt app")
+    args = p.parse_args()
+    if not (0 < args.seconds <= 600 and 1 <= args.requests <= 1_000_000):
+        p.error("bounds: 0 < seconds <= 600, 1 <= requests <= 1000000")
+    if not (1 <= args.conns <= 256 and 1 <= args.incidents <= 50 and 0 <= args.drain <= 1800):
+        p.error("bounds: 1 <= conns <= 256, 1 <= incidents <= 50, 0 <= drain <= 1800")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+
+    info = machine()
+    print(f"machine: {info['cpu']} | {info['cores']} cores | {info['ram_gib']} GiB RAM | "
+          f"Python {info['python']} | PostgreSQL {info['postgres']} | load {info['loadavg']}")  # fmt: skip
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in dbs and info["postgres"].startswith("unavailable"):
+        print(f"skipping PostgreSQL: {info['postgres']}")
+        dbs.remove("postgres")
+    runs: list[Json] = []
+    with tempfile.TemporaryDirectory(prefix="oor-bench-cmd-") as tmpdir:
+        try:
+            for target in [*dbs, *([] if args.no_bare else ["bare"])]:
+                print(f"load: {target}, {args.conns} connections, {args.seconds:g} s ...")
+                runs.append(run(target, args, Path(tmpdir)))
+        except KeyboardInterrupt:
+            print("interrupted: stopping subprocesses")
+            return 130
+    print_table(runs)
+    print(json.dumps({"bench": "commands", "machine": info, "runs": runs}))
+    return 1 if any(r["errors"] or not r["replies_ok"] for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
