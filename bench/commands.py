@@ -26,21 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import httpx
-
-# bench/ingest.py: subprocesses, fresh databases, the machine description.
-from ingest import (
-    BIN,
-    ROOT,
-    SELF,
-    clean_env,
-    cpu_seconds,
-    database,
-    free_port,
-    machine,
-    process,
-    wait_http,
-)
+import ingest  # bench/ingest.py: subprocesses, fresh databases, the machine description
 
 SIGNING_SECRET = "bench-signing-secret"
 WEBHOOK_TOKEN = "bench-webhook-token"
@@ -50,16 +38,9 @@ RESPONDERS = {"U01ALICE", "U02BOB", "U03CAROL", "U05ERIN"}
 TYPES = ("payment_failure", "transaction_interruption", "amount_error", "system_crash")
 FAILED_PREFIX = "⚠️ Something went wrong"
 # (text, weight): 7 of 11 change the incident, 4 only read.
-MIX: tuple[tuple[str, int], ...] = (
-    ("ack", 1),
-    ("note bench note {i}", 2),
-    ("investigate bench finding {i}: gateway timeouts", 2),
-    ("severity sev2", 1),
-    ("record amount={i}.50 currency=CNY", 1),
-    ("status", 2),
-    ("timeline", 1),
-    ("help", 1),
-)
+MIX = (("ack", 1), ("note bench note {i}", 2), ("investigate bench finding {i}: timeouts", 2),
+       ("severity sev2", 1), ("record amount={i}.50 currency=CNY", 1), ("status", 2),
+       ("timeline", 1), ("help", 1))  # fmt: skip
 Json = dict[str, Any]
 
 
@@ -99,32 +80,37 @@ def serve_bare(port: int) -> None:
 # -- setup ----------------------------------------------------------------------------------
 def start_emulator(stack: ExitStack, tmp: Path) -> str:
     """bench/ingest.py's emulator: the plan's people, bot token xoxb-test."""
-    port = free_port()
-    stack.enter_context(process("emulator", [*SELF, "_emulator", str(port)], clean_env(), tmp))
+    port = ingest.free_port()
+    stack.enter_context(
+        ingest.process("emulator", [*ingest.SELF, "_emulator", str(port)], ingest.clean_env(), tmp)
+    )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/_emulator/state", 20, "Slack emulator")
+    ingest.wait_http(f"{url}/_emulator/state", 20, "Slack emulator")
     return url
 
 
 def start_bot(stack: ExitStack, emu: str, db_url: str, tmp: Path) -> tuple[str, int]:
-    port = free_port()
-    env = clean_env(
+    port = ingest.free_port()
+    env = ingest.clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=f"{emu}/api/", OOR_DATABASE_URL=db_url, OOR_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
-        OOR_PLAN=str(ROOT / "plan.example.yaml"), OOR_PORT=str(port), OOR_LOG_LEVEL="warning",
+        OOR_PLAN=str(ingest.ROOT / "plan.example.yaml"), OOR_PORT=str(port),
+        OOR_LOG_LEVEL="warning",
     )  # fmt: skip
-    proc = stack.enter_context(process("bot", [str(BIN / "oor-bot"), "serve"], env, tmp))
+    proc = stack.enter_context(
+        ingest.process("bot", [str(ingest.BIN / "oor-bot"), "serve"], env, tmp)
+    )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/readyz", 60, "oor-bot")
+    ingest.wait_http(f"{url}/readyz", 60, "oor-bot")
     return url, proc.pid
 
 
 def start_bare(stack: ExitStack, tmp: Path) -> tuple[str, int]:
-    port = free_port()
+    port = ingest.free_port()
     cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
-    proc = stack.enter_context(process("bare", cmd, clean_env(), tmp))
+    proc = stack.enter_context(ingest.process("bare", cmd, ingest.clean_env(), tmp))
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/slack/events", 20, "bare Bolt app", expect=405)
+    ingest.wait_http(f"{url}/slack/events", 20, "bare Bolt app", expect=405)
     return url, proc.pid
 
 
@@ -133,9 +119,10 @@ def open_incidents(bot: str, emu: str, n: int, timeout: float) -> list[tuple[str
     headers = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
     run = secrets.token_hex(4)
     for i in range(n):
+        details = {"payment_method": "alipay", "amount": "1234.50", "currency": "CNY"}
+        title = f"Bench incident {i}: Alipay channel blocked"
         event = {"id": f"cmd-{run}-{i}", "type": TYPES[i % len(TYPES)], "severity": "sev3",
-                 "title": f"Bench incident {i}: Alipay channel blocked",
-                 "details": {"payment_method": "alipay", "amount": "1234.50", "currency": "CNY"}}  # fmt: skip
+                 "title": title, "details": details}  # fmt: skip
         answer = httpx.post(f"{bot}/webhooks/oor", json=event, headers=headers, timeout=10)
         if answer.status_code != 202:
             raise RuntimeError(f"webhook answered {answer.status_code}: {answer.text}")
@@ -145,7 +132,7 @@ def open_incidents(bot: str, emu: str, n: int, timeout: float) -> list[tuple[str
         ready = [
             (c["id"], c["name"])
             for c in state["channels"]
-            if c["name"].startswith("oor-") and c["pins"] and RESPONDERS <= set(c["members"])
+            if c["name"].startswith("oor-") and c["pins"] and set(c["members"]) >= RESPONDERS
         ]
         if len(ready) >= n:
             return ready
@@ -181,73 +168,85 @@ def signed_headers(body: str) -> dict[str, str]:
 async def load(
     target: str, emu: str, channels: list[tuple[str, str]], args: argparse.Namespace
 ) -> Json:
-    """Closed loop: `conns` workers, each sends its next command when the last is acked."""
+    """`conns` workers; each sends its next command when the last is acked (closed loop)
+    or, with --rate, when it is due (open loop: latency counts from the due time)."""
     texts = [text for text, weight in MIX for _ in range(weight)]
     lat: list[float] = []
     statuses: dict[str, int] = {}
-    sent = {"n": 0, "expect_reply": 0}
-    limits = httpx.Limits(max_connections=args.conns, max_keepalive_connections=args.conns)
+    sent_at: dict[str, float] = {}  # response_url token -> wall time sent (reply expected)
     loop = asyncio.get_running_loop()
+    timeout = aiohttp.ClientTimeout(total=10)
+    next_i = iter(range(args.requests))
     async with (
-        httpx.AsyncClient(limits=limits, timeout=10) as bot,
-        httpx.AsyncClient(limits=limits, timeout=10) as control,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.conns)) as bot,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.conns)) as control,
     ):
-        start = loop.time()
+        start, cpu0 = loop.time(), time.process_time()
         stop_at = start + args.seconds
 
         async def worker(w: int) -> None:
             rng = random.Random(w)
-            while loop.time() < stop_at and sent["n"] < args.requests:
-                i = sent["n"] = sent["n"] + 1
+            while loop.time() < stop_at and (i := next(next_i, None)) is not None:
                 text = rng.choice(texts).format(i=i)
                 channel, user = rng.choice(channels), rng.choice(USERS)
-                # Not timed: a fresh response_url from the emulator, as Slack would make.
-                answer = await control.post(
-                    f"{emu}/_emulator/response_urls",
-                    json={"channel_id": channel[0], "user_id": user[0]},
-                )
-                body = slash_body(text, channel, user, answer.json()["url"])
-                headers = signed_headers(body)
-                t0 = loop.time()
+                # Not timed: a fresh response_url from the emulator, as Slack makes one.
+                body = {"channel_id": channel[0], "user_id": user[0]}
+                async with control.post(f"{emu}/_emulator/response_urls", json=body) as resp:
+                    url = str((await resp.json())["url"])
+                form, t0 = slash_body(text, channel, user, url), loop.time()
+                if args.rate:
+                    t0 = start + i / args.rate
+                    await asyncio.sleep(max(0.0, t0 - loop.time()))
+                wall = time.time()
                 try:
-                    resp = await bot.post(f"{target}/slack/events", content=body, headers=headers)
-                    key = str(resp.status_code)
-                    if resp.status_code == 200 and text != "help" and not resp.content:
-                        sent["expect_reply"] += 1
-                except httpx.HTTPError as exc:
-                    key = type(exc).__name__
+                    async with bot.post(
+                        f"{target}/slack/events",
+                        data=form, headers=signed_headers(form), timeout=timeout,
+                    ) as resp:  # fmt: skip
+                        content, key = await resp.read(), str(resp.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    content, key = b"-", type(exc).__name__
                 lat.append(loop.time() - t0)
                 statuses[key] = statuses.get(key, 0) + 1
+                if key == "200" and not content and not text.startswith("help"):
+                    sent_at[url.rsplit("/", 1)[1]] = wall  # the answer follows
 
         await asyncio.gather(*(worker(w) for w in range(args.conns)))
-        elapsed = loop.time() - start
-    lat.sort()
+        elapsed, client_cpu = loop.time() - start, time.process_time() - cpu0
+    ok = statuses.get("200", 0)
+    return {
+        "requests": len(lat), "ok": ok, "errors": len(lat) - ok, "statuses": statuses,
+        "rps": round(len(lat) / elapsed, 1), **percentiles(lat), "elapsed_s": round(elapsed, 2),
+        "client_cpu_pct": round(100 * client_cpu / elapsed), "sent_at": sent_at,
+    }  # fmt: skip
+
+
+def percentiles(seconds: list[float], prefix: str = "") -> dict[str, float]:
+    lat = sorted(seconds)
 
     def pct(p: float) -> float:
         return round(1000 * lat[max(0, math.ceil(p * len(lat)) - 1)], 1) if lat else 0.0
 
-    ok = statuses.get("200", 0)
-    return {
-        "requests": len(lat), "ok": ok, "errors": len(lat) - ok, "statuses": statuses,
-        "rps": round(len(lat) / elapsed, 1), "p50": pct(0.5), "p90": pct(0.9),
-        "p99": pct(0.99), "max": pct(1.0), "elapsed_s": round(elapsed, 2),
-        "expect_replies": sent["expect_reply"],
-    }  # fmt: skip
+    return {f"{prefix}{k}": pct(p) for k, p in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99),
+                                                 ("max", 1.0))}  # fmt: skip
 
 
-def drain(emu: str, expected: int, timeout: float) -> Json:
-    """Wait for the replies sent through response_urls; count them and the failures."""
+def drain(emu: str, sent_at: dict[str, float], timeout: float) -> Json:
+    """Wait for the replies due through response_urls; count them, their failures, and time
+    them from the sending of the command to their arrival at the emulator."""
     start = time.monotonic()
-    posts: list[Json] = []
     while True:
         posts = httpx.get(f"{emu}/_emulator/state", timeout=30).json()["responses"]
-        if len(posts) >= expected or time.monotonic() - start > timeout:
+        if len(posts) >= len(sent_at) or time.monotonic() - start > timeout:
             break
         time.sleep(1.0)
     failed = sum(1 for p in posts if str(p.get("text", "")).startswith(FAILED_PREFIX))
+    delays = [p["at"] - sent_at[p["token"]] for p in posts if p["token"] in sent_at]
+    arrived = {p["token"] for p in posts}
     return {
-        "replies": len(posts), "replies_failed": failed,
-        "replies_s": round(time.monotonic() - start, 1), "replies_ok": len(posts) == expected,
+        "expect_replies": len(sent_at), "replies": len(posts), "replies_failed": failed,
+        "replies_lost": len(set(sent_at) - arrived), "drain_s": round(time.monotonic() - start, 1),
+        **percentiles(delays, "reply_"),
     }  # fmt: skip
 
 
@@ -258,17 +257,17 @@ def run(target: str, args: argparse.Namespace, tmp: Path) -> Json:
             url, pid = start_bare(stack, tmp)
             channels = [(f"C0BENCH{i:02d}", f"oor-{i}-bench") for i in range(args.incidents)]
         else:
-            db_url = stack.enter_context(database(target, tmp))
+            db_url = stack.enter_context(ingest.database(target, tmp))
             url, pid = start_bot(stack, emu, db_url, tmp)
             channels = open_incidents(url, emu, args.incidents, timeout=120)
             time.sleep(1.0)  # let the channel setup's last board refreshes finish
-        load1, cpu0 = float(Path("/proc/loadavg").read_text().split()[0]), cpu_seconds(pid)
+        load1, cpu0 = float(Path("/proc/loadavg").read_text().split()[0]), ingest.cpu_seconds(pid)
         result = asyncio.run(load(url, emu, channels, args))
-        cpu_ms = 1000 * (cpu_seconds(pid) - cpu0) / max(1, result["requests"])
+        cpu_ms = 1000 * (ingest.cpu_seconds(pid) - cpu0) / max(1, result["requests"])
         result |= {"target": "bare" if target == "bare" else f"bot/{target}",
                    "cpu_ms_per_req": round(cpu_ms, 2), "load1_before": load1}  # fmt: skip
-        result |= drain(emu, result["expect_replies"], args.drain)
-        return result
+        sent_at = result.pop("sent_at")
+        return result | drain(emu, {} if target == "bare" else sent_at, args.drain)
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -293,7 +292,9 @@ def print_table(runs: list[Json]) -> None:
             f"{r['target']} / bare: p99 x{ratio:.2f}, p50 x{r['p50'] / max(bare['p50'], 0.1):.2f},"
             f" rps x{r['rps'] / max(bare['rps'], 0.1):.2f} -- target (p99 <= 100 ms and"
             f" <= 2x bare) {verdict}; replies {r['replies']}/{r['expect_replies']} arrived"
-            f" in {r['replies_s']} s, {r['replies_failed']} failures"
+            f" ({r['replies_lost']} lost, {r['replies_failed']} failures), the last"
+            f" {r['drain_s']} s after the load; command to reply p50 {r['reply_p50']} ms,"
+            f" p99 {r['reply_p99']} ms, max {r['reply_max']} ms"
         )
 
 
@@ -308,17 +309,21 @@ def main() -> int:
     p.add_argument("--conns", type=int, default=16, help="concurrent connections (workers)")
     p.add_argument("--incidents", type=int, default=8, help="incident channels to spread over")
     p.add_argument("--drain", type=float, default=300.0, help="max seconds to wait for replies")
+    p.add_argument("--rate", type=float, default=0.0, help="commands/s (0: closed loop)")
     p.add_argument("--no-bare", action="store_true", help="skip the bare Bolt app")
     args = p.parse_args()
-    if not (0 < args.seconds <= 600 and 1 <= args.requests <= 1_000_000):
-        p.error("bounds: 0 < seconds <= 600, 1 <= requests <= 1000000")
-    if not (1 <= args.conns <= 256 and 1 <= args.incidents <= 50 and 0 <= args.drain <= 1800):
-        p.error("bounds: 1 <= conns <= 256, 1 <= incidents <= 50, 0 <= drain <= 1800")
+    a = args
+    bounds = (0 < a.seconds <= 600, 1 <= a.requests <= 10**6, 1 <= a.conns <= 256,
+              1 <= a.incidents <= 50, 0 <= a.drain <= 1800, 0 <= a.rate <= 5000)  # fmt: skip
+    if not all(bounds):
+        p.error("bounds: seconds 0..600, requests 1..1e6, conns 1..256, incidents 1..50, "
+                "drain 0..1800, rate 0..5000")  # fmt: skip
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
 
-    info = machine()
+    info = ingest.machine()
     print(f"machine: {info['cpu']} | {info['cores']} cores | {info['ram_gib']} GiB RAM | "
-          f"Python {info['python']} | PostgreSQL {info['postgres']} | load {info['loadavg']}")  # fmt: skip
+          f"Python {info['python']} | PostgreSQL {info['postgres']} | "
+          f"load {' '.join(info['loadavg'])}")  # fmt: skip
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     if "postgres" in dbs and info["postgres"].startswith("unavailable"):
         print(f"skipping PostgreSQL: {info['postgres']}")
@@ -334,7 +339,7 @@ def main() -> int:
             return 130
     print_table(runs)
     print(json.dumps({"bench": "commands", "machine": info, "runs": runs}))
-    return 1 if any(r["errors"] or not r["replies_ok"] for r in runs) else 0
+    return 1 if any(r["errors"] or r["replies_lost"] or r["replies_failed"] for r in runs) else 0
 
 
 if __name__ == "__main__":
