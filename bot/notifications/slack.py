@@ -8,6 +8,7 @@ other change to the incident.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -198,38 +199,25 @@ def register_notify(
         channel = (body.get("channel") or {}).get("id", "")
         return Invocation(body["user"]["id"], channel, body.get("trigger_id"))
 
-    @bolt.action(APPROVE)
-    async def approve_clicked(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        draft_id, user = _draft_id(action), body["user"]["id"]
-        if draft_id is not None:
-            await respond_ephemeral(
-                respond, await run_in_thread(lambda: ui.approve(draft_id, user))
-            )
+    # The three draft buttons differ only in what they do with the draft.
+    button_work: dict[str, Callable[[int, Invocation], SlackMessage | None]] = {
+        APPROVE: lambda draft_id, inv: ui.approve(draft_id, inv.user_id),
+        DISCARD: lambda draft_id, inv: ui.discard(draft_id, inv.user_id),
+        EDIT: ui.open_editor,
+    }
 
-    @bolt.action(DISCARD)
-    async def discard_clicked(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        draft_id, user = _draft_id(action), body["user"]["id"]
-        if draft_id is not None:
-            await respond_ephemeral(
-                respond, await run_in_thread(lambda: ui.discard(draft_id, user))
-            )
-
-    @bolt.action(EDIT)
-    async def edit_clicked(
+    async def draft_button_clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
         draft_id, inv = _draft_id(action), _inv(body)
-        if draft_id is not None:
-            await respond_ephemeral(
-                respond, await run_in_thread(lambda: ui.open_editor(draft_id, inv))
-            )
+        if draft_id is None:
+            return
+        work = button_work[str(action["action_id"])]
+        await respond_ephemeral(respond, await run_in_thread(lambda: work(draft_id, inv)))
+
+    for action_id in button_work:
+        bolt.action(action_id)(draft_button_clicked)
 
     @bolt.view(EDIT_CALLBACK_ID)
     async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

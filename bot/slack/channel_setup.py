@@ -176,12 +176,10 @@ class ChannelSetup:
             users.append(incident.origin)  # whoever declared it by hand joins too
         failures = list(resolution.unresolved)
         failed_users: list[str] = []
-        invited = 0
         for start in range(0, len(users), INVITE_BATCH):
             batch = users[start : start + INVITE_BATCH]
             try:
                 self._gateway.call("conversations.invite", channel=channel_id, users=batch)
-                invited += len(batch)
                 continue
             except SlackCallError as exc:
                 if exc.error == "already_in_channel" and len(batch) == 1:
@@ -190,7 +188,6 @@ class ChannelSetup:
             for user in batch:
                 try:
                     self._gateway.call("conversations.invite", channel=channel_id, users=[user])
-                    invited += 1
                 except SlackCallError as exc:
                     if exc.error != "already_in_channel":
                         failures.append((mention(user), exc.error))
