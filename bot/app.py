@@ -31,6 +31,7 @@ from bot.incidents.service import IncidentService
 from bot.ingest.auth import WebhookAuthenticator
 from bot.ingest.routes import WebhookDeps, webhook_routes
 from bot.metrics import Metrics
+from bot.resources import TEMPLATES_DIR
 from bot.slack.authorizer import Authorizer
 from bot.slack.bolt_app import build_bolt_app
 from bot.slack.channel_setup import ChannelSetup
@@ -176,8 +177,6 @@ def create_app(
         *wiring.routes,
     ]
     if emulator is not None:
-        from pathlib import Path
-
         from bot.sandbox.emulator import create_emulator_app
         from bot.sandbox.ui import SandboxTarget, SandboxUI
 
@@ -198,7 +197,7 @@ def create_app(
                     settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
                 ),
             ),
-            templates_dir=Path(__file__).resolve().parents[1] / "templates",
+            templates_dir=TEMPLATES_DIR,
         )
         routes.extend(sandbox_ui.routes())
         wiring.on_stop.append(sandbox_ui.close)

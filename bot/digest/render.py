@@ -30,10 +30,11 @@ from bot.digest.figures import (
 )
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, incident_key
+from bot.resources import TEMPLATES_DIR
 from bot.slack.text import MAX_BLOCKS, SECTION_TEXT_LIMIT, duration, escape, mention, truncate
 from bot.slack.views import SlackMessage
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = TEMPLATES_DIR
 TEMPLATE = "digest.mrkdwn.j2"
 OWNER_LIMIT = 10
 MINUS = "−"

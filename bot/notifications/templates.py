@@ -42,8 +42,9 @@ from bot.domain.plan_sections import Locale, NotifyChannel
 from bot.domain.types import OorType
 from bot.notifications.sms import with_signature
 from bot.notifications.variables import build_variables
+from bot.resources import TEMPLATES_DIR
 
-PACKAGED_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+PACKAGED_TEMPLATES_DIR = TEMPLATES_DIR
 SUBDIR = "notifications"
 SUBJECT_PREFIX = "Subject:"
 # Slack's plain-text input (the Edit form) takes at most 3000 characters.

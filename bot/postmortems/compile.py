@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,8 +31,9 @@ from bot.postmortems.durations import Durations, compute_durations, done_at, for
 from bot.postmortems.impact import impact_facts, impact_rows
 from bot.postmortems.model import NOTE_FIELDS, ActionItem, Postmortem, ReviewNotes
 from bot.postmortems.text import MISSING, inline, paragraph
+from bot.resources import TEMPLATES_DIR
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATE_DIR = TEMPLATES_DIR
 TEMPLATE_NAME = "postmortem.md.j2"
 NOT_WRITTEN = "_Not written yet._"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

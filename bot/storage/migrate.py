@@ -6,8 +6,6 @@ exactly one migrates and the others wait and then find nothing to do.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,7 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+from bot.resources import MIGRATIONS_DIR
+
 # An arbitrary constant naming "the OOR Bot schema migration" in pg_advisory_lock.
 _ADVISORY_LOCK_KEY = 0x00_52_B0_7_1
 
