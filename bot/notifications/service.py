@@ -62,6 +62,19 @@ class Created:
     waiting: list[Draft]  # a draft of that channel and locale already awaits approval
 
 
+def _decided_already(draft: Draft) -> str:
+    """Why a draft decided one way cannot be decided the other way."""
+    if draft.state is DraftState.APPROVED:
+        return (
+            f"The {draft.label} notification was approved by <@{draft.approved_by}> "
+            "and cannot be discarded."
+        )
+    return (
+        f"The {draft.label} draft was discarded by <@{draft.discarded_by}>; "
+        "draft it again with `/oor notify`."
+    )
+
+
 def _with_note(change: Change, note: TimelineNote | None, reply: str) -> Change:
     if note is None:
         return replace(change, reply=reply)
@@ -199,30 +212,42 @@ class DraftService:
         return Outcome(draft, True, f"Saved your changes to the {draft.label} draft.")
 
     def approve(self, draft_id: int, actor: str) -> Outcome:
+        return self.decide(draft_id, actor, DraftState.APPROVED)
+
+    def discard(self, draft_id: int, actor: str) -> Outcome:
+        return self.decide(draft_id, actor, DraftState.DISCARDED)
+
+    def decide(self, draft_id: int, actor: str, decision: DraftState) -> Outcome:
+        """Approve or discard a waiting draft, once: a repeated click finds the decision
+        already made and changes nothing; the other decision is refused."""
+        if decision is DraftState.DRAFT:
+            raise ValueError("a draft is decided by approving or discarding it")
+        approving = decision is DraftState.APPROVED
+        noun = "notification" if approving else "draft"
         now = self._clock.now()
         with self._db.session() as session:
             row = self._locked(session, draft_id)
             draft = to_draft(row)
-            if draft.state is DraftState.DISCARDED:
-                raise CommandRefused(
-                    f"The {draft.label} draft was discarded by <@{draft.discarded_by}>; "
-                    "draft it again with `/oor notify`."
-                )
-            if draft.state is DraftState.APPROVED:
+            if draft.state is decision:
+                by = draft.approved_by if approving else draft.discarded_by
                 outcome = Outcome(
                     draft,
                     False,
-                    f"The {draft.label} notification was already approved by "
-                    f"<@{draft.approved_by}>.",
+                    f"The {draft.label} {noun} was already {decision.value} by <@{by}>.",
                 )
+            elif draft.state is not DraftState.DRAFT:
+                raise CommandRefused(_decided_already(draft))
             else:
-                self._check_may_approve(session, draft, actor)
-                row.state = DraftState.APPROVED.value
-                row.approved_by, row.approved_at = actor, now
+                if approving:
+                    self._check_may_approve(session, draft, actor)
+                    row.approved_by, row.approved_at = actor, now
+                else:
+                    row.discarded_by, row.discarded_at = actor, now
+                row.state = decision.value
                 session.add(row)
                 draft = to_draft(row)
                 self._enqueue(session, REFRESH_DRAFT, draft, now)
-                if self._plan.notifications.delivery_webhooks.get(draft.channel):
+                if approving and self._plan.notifications.delivery_webhooks.get(draft.channel):
                     # One delivery job per draft, ever: its dedup key is the draft id.
                     jobs.enqueue(
                         session,
@@ -232,40 +257,19 @@ class DraftService:
                         incident_id=draft.incident_number,
                         payload={"draft_id": draft.id},
                     )
-                outcome = Outcome(draft, True, f"Approved the {draft.label} notification.")
+                verb = "Approved" if approving else "Discarded"
+                outcome = Outcome(draft, True, f"{verb} the {draft.label} {noun}.")
+        note = None
         if outcome.changed:
             self._on_enqueued()
-        note = (
-            TimelineNote("notify", f"approved the {draft.label} notification", announce=False)
-            if outcome.changed
-            else None
-        )
+            what = "notification" if approving else "notification draft"
+            note = TimelineNote(
+                "notify", f"{decision.value} the {draft.label} {what}", announce=False
+            )
+        # Also after a repeated click: the step follows the stored drafts, so this repairs
+        # a step change a crash right after the draft's transaction had lost.
         self._sync_step(draft.incident_number, actor, note)
         return outcome
-
-    def discard(self, draft_id: int, actor: str) -> Outcome:
-        now = self._clock.now()
-        with self._db.session() as session:
-            row = self._locked(session, draft_id)
-            draft = to_draft(row)
-            if draft.state is DraftState.APPROVED:
-                raise CommandRefused(
-                    f"The {draft.label} notification was approved by <@{draft.approved_by}> "
-                    "and cannot be discarded."
-                )
-            if draft.state is DraftState.DISCARDED:
-                return Outcome(draft, False, f"The {draft.label} draft was already discarded.")
-            row.state = DraftState.DISCARDED.value
-            row.discarded_by, row.discarded_at = actor, now
-            session.add(row)
-            draft = to_draft(row)
-            self._enqueue(session, REFRESH_DRAFT, draft, now)
-        self._on_enqueued()
-        note = TimelineNote(
-            "notify", f"discarded the {draft.label} notification draft", announce=False
-        )
-        self._sync_step(draft.incident_number, actor, note)
-        return Outcome(draft, True, f"Discarded the {draft.label} draft.")
 
     # -- helpers ---------------------------------------------------------------------------
     def _locked(self, session: Session, draft_id: int) -> NotificationDraftRow:

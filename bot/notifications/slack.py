@@ -34,6 +34,7 @@ from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
 from bot.slack.command_parser import ParsedCommand
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
+from bot.slack.text import escape
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -89,7 +90,9 @@ def parse_notify_args(text: str) -> tuple[list[NotifyChannel], list[Locale]]:
                 locales.append(_LOCALE_WORDS[word])
         else:
             # Refuse rather than guess: a typo must never mark customers as notified.
-            raise CommandRefused(f"`{word}` is not a notification channel or language. {USAGE}")
+            raise CommandRefused(
+                f"`{escape(word)}` is not a notification channel or language. {USAGE}"
+            )
     return channels, locales
 
 
@@ -145,13 +148,10 @@ class NotifySlack:
         self._handlers.check_may_change(incident, user_id)
         return draft, incident
 
-    def approve(self, draft_id: int, user_id: str) -> SlackMessage:
+    def decide(self, draft_id: int, user_id: str, decision: DraftState) -> SlackMessage:
+        """Approve or Discard: the same permission, then the service decides."""
         self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.approve(draft_id, user_id).reply)
-
-    def discard(self, draft_id: int, user_id: str) -> SlackMessage:
-        self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.discard(draft_id, user_id).reply)
+        return SlackMessage(text=self._drafts.decide(draft_id, user_id, decision).reply)
 
     def open_editor(self, draft_id: int, inv: Invocation) -> SlackMessage | None:
         draft, incident = self._draft_and_incident(draft_id, inv.user_id)
@@ -201,8 +201,8 @@ def register_notify(
 
     # The three draft buttons differ only in what they do with the draft.
     button_work: dict[str, Callable[[int, Invocation], SlackMessage | None]] = {
-        APPROVE: lambda draft_id, inv: ui.approve(draft_id, inv.user_id),
-        DISCARD: lambda draft_id, inv: ui.discard(draft_id, inv.user_id),
+        APPROVE: lambda draft_id, inv: ui.decide(draft_id, inv.user_id, DraftState.APPROVED),
+        DISCARD: lambda draft_id, inv: ui.decide(draft_id, inv.user_id, DraftState.DISCARDED),
         EDIT: ui.open_editor,
     }
 
