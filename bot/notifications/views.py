@@ -71,8 +71,24 @@ def _preformatted(body: str) -> list[SectionBlock]:
     # Shown verbatim so reviewers see exactly what customers will get; a ``` in the
     # text would end the block early, so it is defused.
     text = escape(body).replace("```", "'''")
-    chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
-    return [SectionBlock(text=MarkdownTextObject(text=f"```{chunk}```")) for chunk in chunks]
+    return [
+        SectionBlock(text=MarkdownTextObject(text=f"```{chunk}```"))
+        for chunk in _chunks(text, _CHUNK)
+    ]
+
+
+def _chunks(escaped: str, size: int) -> list[str]:
+    """Pieces of at most ``size`` characters that never cut an ``&amp;``-style entity in
+    two (half an entity would show as a literal ``&am`` in Slack)."""
+    chunks: list[str] = []
+    while len(escaped) > size:
+        cut = size
+        amp = escaped.rfind("&", 0, cut)
+        if amp > 0 and ";" not in escaped[amp:cut]:
+            cut = amp
+        chunks.append(escaped[:cut])
+        escaped = escaped[cut:]
+    return [*chunks, escaped] if escaped or not chunks else chunks
 
 
 def _who_when(prefix: str, user: str | None, at: Any, tz: ZoneInfo) -> str:
