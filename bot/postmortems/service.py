@@ -29,18 +29,22 @@ UPLOAD_POSTMORTEM = "upload_postmortem"  # outbox job kind: file + summary in th
 NamesLookup = Callable[[Iterable[str]], dict[str, str]]
 
 
-def publish_command(version: int) -> Callable[[IncidentSnapshot, str, datetime], Change]:
+def publish_command(
+    version: int, *, first: bool = True
+) -> Callable[[IncidentSnapshot, str, datetime], Change]:
     """Publishing completes step 6 (review); when step 6 is already done, or the incident
-    was closed before its review, it is only noted in the timeline."""
+    was closed before its review, the first publishing is only noted in the timeline and
+    a repeated one changes nothing."""
 
     def command(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
-        note = TimelineNote("step", f"published post-mortem v{version}")
+        reply = f"Post-mortem v{version} is published."
+        noted = (TimelineNote("step", f"published post-mortem v{version}"),) if first else ()
         if incident.status is IncidentStatus.CLOSED:
-            return Change(timeline=(note,), reply=f"Post-mortem v{version} is published.")
+            return Change(timeline=noted, reply=reply)
         change = lifecycle.mark_reviewed(incident, actor, at, f"post-mortem v{version} published")
         if change.changed:
             return change
-        return Change(timeline=(note,), reply=f"Post-mortem v{version} is published.")
+        return Change(timeline=noted, reply=reply)
 
     return command
 
@@ -158,23 +162,34 @@ class PostmortemService:
         return stored
 
     def publish(self, number: int, version: int, actor: str) -> str:
-        """Publish a version (the summary message's button); the reply for ``actor``."""
+        """Publish a version (the summary message's button); the reply for ``actor``.
+
+        Who published is decided under the incident row lock, which compiling a version
+        takes too: two clicks at once publish once, and a version replaced meanwhile is
+        refused. The step change follows in its own transaction; it is idempotent, so a
+        repeated click repairs one that a crash in between had lost.
+        """
+        now = self._clock.now()
         with self._db.session() as session:
+            row = store.lock_incident(session, number)
             chosen = store.get_postmortem(session, number, version)
             newest = store.get_postmortem(session, number)
-        if chosen is None or newest is None:
-            raise CommandRefused(f"{incident_key(number)} has no post-mortem v{version}.")
-        if chosen.published_at is not None:
-            return f"Post-mortem v{version} was already published by <@{chosen.published_by}>."
-        if newest.version != version:
-            raise CommandRefused(
-                f"v{version} was replaced by v{newest.version}: publish the newest version."
-            )
+            if row is None or chosen is None or newest is None:
+                raise CommandRefused(f"{incident_key(number)} has no post-mortem v{version}.")
+            if chosen.published_at is None:
+                if newest.version != version:
+                    raise CommandRefused(
+                        f"v{version} was replaced by v{newest.version}: publish the newest version."
+                    )
+                # Refuses here, before anything is stored, what the step change would refuse.
+                publish_command(version, first=True)(repo.to_snapshot(session, row), actor, now)
+                store.mark_published(session, chosen.id, by=actor, at=now)
+        first = chosen.published_at is None
         applied = self._incidents.apply(
-            number, actor, lambda snap, at: publish_command(version)(snap, actor, at)
+            number, actor, lambda snap, at: publish_command(version, first=first)(snap, actor, at)
         )
-        with self._db.session() as session:
-            store.mark_published(session, chosen.id, by=actor, at=self._clock.now())
+        if not first:
+            return f"Post-mortem v{version} was already published by <@{chosen.published_by}>."
         return applied.change.reply or f"Post-mortem v{version} is published."
 
     # -- action items --------------------------------------------------------------------

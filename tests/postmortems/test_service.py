@@ -25,7 +25,13 @@ from bot.postmortems.model import NewActionItem, ReviewNotes
 from bot.postmortems.routes import postmortem_routes
 from bot.postmortems.service import UPLOAD_POSTMORTEM, PostmortemService
 from bot.storage.db import Database
-from bot.storage.models import JobRow, NotificationDraftRow, PostmortemRow, TimelineRow
+from bot.storage.models import (
+    JobRow,
+    NotificationDraftRow,
+    PostmortemRow,
+    StepRow,
+    TimelineRow,
+)
 from tests.api import T0, open_incident
 from tests.support import EXAMPLE_PLAN, ServerThread
 
@@ -169,6 +175,35 @@ def test_publish_completes_step_six_once_and_only_for_the_newest_version(
     incidents.apply(number, "U03CAROL", lambda s, t: lifecycle.mark_notified(s, "U03CAROL", t))
     closed = incidents.apply(number, "U01ALICE", lambda s, t: lifecycle.close(s, "U01ALICE", t))
     assert "closed" in closed.change.reply
+
+
+def test_a_repeated_publish_notes_nothing_and_repairs_a_lost_step_change(
+    db: Database,
+    plan: Plan,
+    incidents: IncidentService,
+    clock: ManualClock,
+    service: PostmortemService,
+) -> None:
+    number = _resolved(db, plan, incidents, clock)
+    service.compile(number, "U01ALICE")
+    assert "Step 6 is done" in service.publish(number, 1, "U02BOB")
+    # The step change is lost (a crash between the two transactions): step 6 pending again.
+    with db.session() as session:
+        step = session.get(StepRow, (number, Step.REVIEW.value))
+        assert step is not None
+        step.state, step.completed_at, step.completed_by = "pending", None, None
+        session.add(step)
+    again = service.publish(number, 1, "U01ALICE")
+    assert "already published by <@U02BOB>" in again
+    snapshot = incidents.get(number)
+    assert snapshot is not None and snapshot.step(Step.REVIEW).state is StepState.DONE
+    assert service.publish(number, 1, "U01ALICE") == again
+    with db.session() as session:
+        texts = [t.text for t in session.exec(select(TimelineRow)).all()]
+    assert sum("published post-mortem" in t for t in texts) == 0  # step 6 says it instead
+    assert sum(t.startswith("completed the review") for t in texts) == 2  # done, then repaired
+    stored = service.get(number, 1)
+    assert stored is not None and stored.published_by == "U02BOB"
 
 
 def test_closing_enqueues_the_archive_job_once_per_round(
