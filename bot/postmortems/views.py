@@ -139,7 +139,7 @@ class ReviewForm:
 def _picked(values: dict[str, Any], block_id: str, key: str) -> str | None:
     """A users_select (``selected_user``) or datepicker (``selected_date``) value."""
     element = (values.get(block_id) or {}).get(block_id) or {}
-    value = element.get(key) or element.get("value")  # "value": the sandbox's simple client
+    value = element.get(key)
     return value if isinstance(value, str) and value else None
 
 

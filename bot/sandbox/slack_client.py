@@ -20,6 +20,14 @@ from slack_sdk.signature import SignatureVerifier
 from bot.sandbox.emulator import Emulator
 
 TEAM = {"id": "T0OOR", "domain": "oor-sandbox"}
+# Where Slack puts a picked value in view state, for the pickers that are not selects.
+_PICKED = {
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+}
 APP_ID = "A0OORBOT"
 
 
@@ -119,7 +127,8 @@ class SlackClient:
     def submit_view(
         self, view: dict[str, Any], values: dict[str, str], *, user_id: str
     ) -> Delivery:
-        """Submit a modal the bot opened, with ``values`` by block id (select: option value)."""
+        """Submit a modal the bot opened, with ``values`` by block id (select: option value;
+        user, channel, date and time pickers: the id, ``YYYY-MM-DD`` or ``HH:MM``)."""
         state: dict[str, dict[str, Any]] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
@@ -132,6 +141,8 @@ class SlackClient:
                     option = next(o for o in element["options"] if o["value"] == value)
                     selected = {"text": option["text"], "value": value}
                 entry = {"type": element["type"], "selected_option": selected}
+            elif element["type"] in _PICKED:
+                entry = {"type": element["type"], _PICKED[element["type"]]: value}
             else:
                 entry = {"type": element["type"], "value": value}
             state[block["block_id"]] = {element["action_id"]: entry}
