@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from sqlmodel import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from bot.app import OorApp, create_app
 from bot.domain.clock import ManualClock
@@ -27,35 +21,15 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import JobRow, NotificationDraftRow
 from tests.conftest import make_settings
 from tests.ingest_helpers import event_from
-from tests.support import ServerThread, native_event
-
-
-@dataclass
-class Receiver:
-    """A delivery webhook that answers ``statuses`` in turn (then 200) and records calls."""
-
-    statuses: list[int]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    async def hook(self, request: Request) -> JSONResponse:
-        status = self.statuses.pop(0) if self.statuses else 200
-        self.calls.append(
-            {
-                "key": request.headers.get("idempotency-key"),
-                "json": json.loads(await request.body()),
-                "status": status,
-            }
-        )
-        return JSONResponse({"ok": status < 300}, status_code=status)
+from tests.notifications.delivery_receiver import Receiver, serving
+from tests.support import native_event
 
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[Receiver, str]]:
     hook = Receiver(statuses=[503, 503])
-    server = ServerThread(Starlette(routes=[Route("/hooks/sms", hook.hook, methods=["POST"])]))
-    server.start()
-    yield hook, f"{server.url}/hooks/sms"
-    server.stop()
+    with serving(hook) as url:
+        yield hook, url
 
 
 def _app(sqlite_url: str, api_url: str, plan: Plan, clock: ManualClock) -> OorApp:
@@ -152,5 +126,35 @@ def test_a_rejected_delivery_is_parked_not_retried_in_a_loop(
             row = session.get(NotificationDraftRow, draft_id)
             assert row is not None and row.delivered_at is None
             assert row.delivery_status == "rejected (HTTP 400)"
+    finally:
+        app.db.dispose()
+
+
+def test_a_job_run_again_after_delivery_does_not_send_again(
+    sqlite_url: str,
+    emulator_server: EmulatorServer,
+    emulator: Emulator,
+    plan: Plan,
+    receiver: tuple[Receiver, str],
+) -> None:
+    """The process dies after recording the delivery but before finishing the job: the
+    lease runs out and the job runs again. The receiver must not get the message twice."""
+    hook, url = receiver
+    hook.statuses[:] = []
+    clock = ManualClock()
+    app = _app(sqlite_url, emulator_server.api_url, _with_webhook(plan, url), clock)
+    try:
+        _approved_sms(app, clock)
+        app.worker.run_due_jobs()
+        assert [c["status"] for c in hook.calls] == [200]
+        with app.db.session() as session:
+            [job] = session.exec(select(JobRow).where(JobRow.kind == DELIVER)).all()
+            assert job.state == "done"
+            job.state, job.finished_at, job.run_after = "pending", None, clock.now()
+            session.add(job)
+        clock.advance(minutes=5)
+        app.worker.run_due_jobs()
+        assert len(hook.calls) == 1
+        assert _deliver_jobs(app)[0].state == "done"
     finally:
         app.db.dispose()
