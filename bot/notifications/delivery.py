@@ -19,7 +19,6 @@ import structlog
 
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
-from bot.domain.plan_sections import Locale, NotifyChannel
 from bot.notifications.model import (
     DELIVER,
     POST_DRAFT,
@@ -28,6 +27,7 @@ from bot.notifications.model import (
     DraftState,
     to_draft,
 )
+from bot.notifications.templates import sms_signature
 from bot.notifications.views import build_draft_message
 from bot.slack.gateway import SlackGateway, SlackPermanent, SlackTransient
 from bot.slack.posting import post_once
@@ -106,12 +106,11 @@ class NotificationJobs:
             return to_draft(row), f"OOR-{row.incident_id}", incident.channel_id
 
     def message(self, draft: Draft, incident_key: str) -> SlackMessage:
-        zh_sms = draft.channel is NotifyChannel.SMS and draft.locale is Locale.ZH_CN
         return build_draft_message(
             draft,
             incident_key=incident_key,
             tz=self._plan.tz,
-            signature=self._plan.notifications.sms_signature if zh_sms else None,
+            signature=sms_signature(self._plan, draft.channel, draft.locale),
             webhook=self._plan.notifications.delivery_webhooks.get(draft.channel),
         )
 

@@ -21,6 +21,7 @@ from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, NotifyChannel
 from bot.notifications.model import Draft, DraftState
 from bot.notifications.service import DraftService
+from bot.notifications.templates import sms_signature
 from bot.notifications.views import (
     APPROVE,
     DISCARD,
@@ -160,7 +161,8 @@ class NotifySlack:
                 f"The {draft.label} notification was already {draft.state.value}; "
                 "it can no longer be edited."
             )
-        view = build_edit_modal(draft, incident_key=incident.key, signature=self._signature(draft))
+        signature = sms_signature(self._plan, draft.channel, draft.locale)
+        view = build_edit_modal(draft, incident_key=incident.key, signature=signature)
         self._handlers.open_modal(inv, view.to_dict())
         return None
 
@@ -169,11 +171,6 @@ class NotifySlack:
     ) -> SlackMessage:
         self._draft_and_incident(draft_id, user_id)
         return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
-
-    def _signature(self, draft: Draft) -> str | None:
-        if draft.channel is NotifyChannel.SMS and draft.locale is Locale.ZH_CN:
-            return self._plan.notifications.sms_signature
-        return None
 
     def post_ephemeral(self, channel_id: str | None, user_id: str, message: SlackMessage) -> None:
         post_ephemeral(self._gateway, channel_id, user_id, message)
@@ -229,9 +226,7 @@ def register_notify(
         except (KeyError, ValueError, TypeError):
             await ack()  # not a form this version built; nothing to save
             return
-        zh_sms = channel is NotifyChannel.SMS and locale is Locale.ZH_CN
-        signature = plan.notifications.sms_signature if zh_sms else None
-        errors = edit_errors(channel, locale, subject, text, signature)
+        errors = edit_errors(channel, locale, subject, text, sms_signature(plan, channel, locale))
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -157,10 +157,18 @@ def render_message(
     put in front by the bot so an overriding template cannot forget it."""
     variables = build_variables(incident, plan, locale)
     rendered = templates.render(incident.type, channel, locale, variables)
-    if channel is NotifyChannel.SMS and locale is Locale.ZH_CN:
-        signature = plan.notifications.sms_signature
+    signature = sms_signature(plan, channel, locale)
+    if signature:
         return Rendered(rendered.subject, with_signature(rendered.body, signature))
     return rendered
+
+
+def sms_signature(plan: Plan, channel: NotifyChannel, locale: Locale) -> str | None:
+    """The plan's sender signature (短信签名) when the message is a Chinese SMS: carriers
+    require it there, and it counts towards the length. ``None`` for everything else."""
+    if channel is NotifyChannel.SMS and locale is Locale.ZH_CN:
+        return plan.notifications.sms_signature
+    return None
 
 
 def _undefined(name: str, exc: UndefinedError) -> NotificationTemplateError:
