@@ -119,7 +119,7 @@ class PostmortemService:
             incident = repo.snapshot(session, number)
             if incident is None:
                 raise CommandRefused(f"There is no incident {incident_key(number)}.")
-            actors = {e.actor for e in repo.timeline_of(session, number)}
+            actors = store.timeline_actors(session, number)
             owners = {i.owner for i in store.action_items(session, number) if i.owner}
         # Slack lookups happen outside the transaction, which holds the incident row.
         names = self._names(_user_ids(incident, [*sorted(actors), *sorted(owners)]))
@@ -131,7 +131,7 @@ class PostmortemService:
             version = store.next_version(session, number)
             postmortem = compile_postmortem(
                 incident,
-                repo.timeline_of(session, number),
+                store.timeline(session, number),
                 store.get_notes(session, number),
                 store.action_items(session, number),
                 store.notifications_sent(session, number),
