@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def install(wiring: Wiring) -> None:
     """Plug step 6 into the app: ``/oor`` words, Bolt listeners, outbox jobs, the route."""
     from bot.postmortems.routes import postmortem_routes
-    from bot.postmortems.service import UPLOAD_POSTMORTEM, PostmortemService
+    from bot.postmortems.service import REFRESH_SUMMARY, UPLOAD_POSTMORTEM, PostmortemService
     from bot.postmortems.slack import PostmortemSlack, UserNames
     from bot.postmortems.upload import PostmortemJobs
 
@@ -41,6 +41,7 @@ def install(wiring: Wiring) -> None:
         wiring.db, wiring.gateway, wiring.plan.tz, wiring.plan.archive_channel_on_close
     )
     wiring.job_handlers[UPLOAD_POSTMORTEM] = outbox.upload
+    wiring.job_handlers[REFRESH_SUMMARY] = outbox.refresh_summary
     wiring.job_handlers[JobKind.ARCHIVE_CHANNEL] = outbox.archive
     token = wiring.settings.api_token
     wiring.routes.extend(postmortem_routes(wiring.db, token.get_secret_value() if token else None))

@@ -26,6 +26,7 @@ from bot.storage import jobs
 from bot.storage.db import Database
 
 UPLOAD_POSTMORTEM = "upload_postmortem"  # outbox job kind: file + summary in the channel
+REFRESH_SUMMARY = "postmortem_refresh_summary"  # the summary says who published, no button
 NamesLookup = Callable[[Iterable[str]], dict[str, str]]
 
 
@@ -161,8 +162,11 @@ class PostmortemService:
         self._on_enqueued()
         return stored
 
-    def publish(self, number: int, version: int, actor: str) -> str:
+    def publish(
+        self, number: int, version: int, actor: str, summary: tuple[str, str] | None = None
+    ) -> str:
         """Publish a version (the summary message's button); the reply for ``actor``.
+        ``summary``: the channel and ts of the message clicked, updated to say who published.
 
         Who published is decided under the incident row lock, which compiling a version
         takes too: two clicks at once publish once, and a version replaced meanwhile is
@@ -184,7 +188,19 @@ class PostmortemService:
                 # Refuses here, before anything is stored, what the step change would refuse.
                 publish_command(version, first=True)(repo.to_snapshot(session, row), actor, now)
                 store.mark_published(session, chosen.id, by=actor, at=now)
+                if summary is not None:
+                    channel_id, ts = summary
+                    jobs.enqueue(
+                        session,
+                        REFRESH_SUMMARY,
+                        now=now,
+                        dedup_key=f"{REFRESH_SUMMARY}:{number}:v{version}",
+                        incident_id=number,
+                        payload={"postmortem_id": chosen.id, "channel_id": channel_id, "ts": ts},
+                    )
         first = chosen.published_at is None
+        if first and summary is not None:
+            self._on_enqueued()
         applied = self._incidents.apply(
             number, actor, lambda snap, at: publish_command(version, first=first)(snap, actor, at)
         )

@@ -29,14 +29,13 @@ from bot.postmortems.views import (
     REVIEW_CALLBACK_ID,
     build_action_items_message,
     build_review_modal,
-    build_summary_message,
     parse_publish_value,
     review_values,
 )
 from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.gateway import SlackFailure, SlackGateway
-from bot.slack.replies import post_ephemeral, run_in_thread
+from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -145,10 +144,12 @@ class PostmortemSlack:
             "shared in the channel. Read it, then press *Publish* to complete step 6."
         )
 
-    def publish(self, number: int, version: int, user: str) -> SlackMessage:
+    def publish(
+        self, number: int, version: int, user: str, summary: tuple[str, str] | None
+    ) -> SlackMessage:
         incident = self._commands.incident_by_number(number)
         self._commands.check_may_change(incident, user)
-        return reply(self._service.publish(number, version, user))
+        return reply(self._service.publish(number, version, user, summary))
 
     # -- /oor actions --------------------------------------------------------------------
     def actions(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
@@ -225,16 +226,11 @@ class PostmortemSlack:
                 return
             number, version = parsed
             user = body["user"]["id"]
-            message = await run_in_thread(lambda: self.publish(number, version, user))
-            if message is not None:
-                await respond(
-                    response_type="ephemeral", replace_original=False, **message.as_args()
-                )
             container = body.get("container") or {}
-            await asyncio.to_thread(
-                self._refresh_summary, number, version, container.get("channel_id"),
-                container.get("message_ts"),
-            )  # fmt: skip
+            channel_id, ts = container.get("channel_id"), container.get("message_ts")
+            summary = (str(channel_id), str(ts)) if channel_id and ts else None
+            message = await run_in_thread(lambda: self.publish(number, version, user, summary))
+            await respond_ephemeral(respond, message)
 
     def _post_ephemeral(self, number: int, user: str, message: SlackMessage | None) -> None:
         """After a modal there is no response_url: answer in the incident's channel."""
@@ -243,17 +239,3 @@ class PostmortemSlack:
         except CommandRefused:
             return
         post_ephemeral(self._gateway, channel_id, user, message)
-
-    def _refresh_summary(
-        self, number: int, version: int, channel_id: str | None, ts: str | None
-    ) -> None:
-        """Show "Published by …" on the summary message instead of the button."""
-        stored = self._service.get(number, version)
-        if stored is None or stored.published_at is None or not channel_id or not ts:
-            return
-        try:
-            incident = self._commands.incident_by_number(number)
-            message = build_summary_message(stored, incident.title, self._plan.tz)
-            self._gateway.call("chat.update", channel=channel_id, ts=ts, **message.as_args())
-        except (SlackFailure, CommandRefused) as exc:
-            log.warning("postmortem_summary_update_failed", incident=number, error=str(exc))

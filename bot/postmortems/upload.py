@@ -1,4 +1,5 @@
-"""Outbox jobs of step 6: share a compiled post-mortem in the channel; archive on close.
+"""Outbox jobs of step 6: share a compiled post-mortem in the channel, show who published
+it, archive the channel on close.
 
 **Upload** (one job per version, deduplicated by ``upload_postmortem:<n>:v<version>``):
 the Markdown goes up as ``OOR-42-postmortem-v2.md``, then the summary message with the
@@ -81,6 +82,19 @@ class PostmortemJobs:
             with self._db.session() as session:
                 store.set_file_id(session, stored.id, file_id)
         post_once(self._gateway, channel_id, build_summary_message(stored, title, self._tz), job)
+
+    def refresh_summary(self, job: ClaimedJob) -> None:
+        """After Publish: the summary message says who published it, without the button."""
+        stored, _channel, title = self._load(job)
+        if stored.published_at is None:
+            return
+        message = build_summary_message(stored, title, self._tz)
+        self._gateway.call(
+            "chat.update",
+            channel=str(job.payload["channel_id"]),
+            ts=str(job.payload["ts"]),
+            **message.as_args(),
+        )
 
     def archive(self, job: ClaimedJob) -> None:
         if not self._archive_on_close:
