@@ -29,6 +29,7 @@ from bot.api.queries import (
     parse_type,
 )
 from bot.api.serialize import incident_detail, incident_summary, json_value
+from bot.domain.clock import utc_offset_label
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.types import (
     IncidentStatus,
@@ -138,7 +139,10 @@ def steps_string(snapshot: IncidentSnapshot) -> str:
 
 
 def _local(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return value.astimezone(tz).strftime(fmt) if value else "-"
+    if value is None:
+        return "-"
+    local = value.astimezone(tz)
+    return local.strftime(fmt.replace("%Z", utc_offset_label(local)))
 
 
 def _line(text: str) -> str:

@@ -146,7 +146,7 @@ def test_show_is_a_report_with_facts_roles_steps_and_timeline(
     out = capsys.readouterr().out
     assert out.startswith("OOR-1  Alipay channel blocked")
     assert "Payment failure (payment_failure)" in out
-    assert "2026-11-25 12:30:00 CST" in out  # opened, in the plan's zone
+    assert "2026-11-25 12:30:00 UTC+8" in out  # opened, in the plan's zone
     assert "amount" in out and "1234.50" in out and "M-10086" in out
     assert "Commander  U0ALICE" in out
     assert "1. Rapid response" in out

@@ -43,3 +43,18 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def utc_offset_label(local: datetime) -> str:
+    """``UTC+8``, ``UTC+5:30``, ``UTC-3``, ``UTC``: the offset of an aware local time.
+
+    Shown instead of the zone's abbreviation because abbreviations are ambiguous: Asia/Shanghai
+    calls itself ``CST``, which readers in the Americas take for US Central Time.
+    """
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")

@@ -12,11 +12,12 @@ methods and the support contact the way each locale writes them.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.clock import utc_offset_label
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, SupportContact
@@ -99,18 +100,8 @@ def format_amount(amount: Decimal | None, currency: str | None, locale: Locale) 
     return f"{code} {number}".strip()
 
 
-def _utc_offset(local: datetime) -> str:
-    offset = local.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
 def _zone_label(local: datetime, tz: ZoneInfo, locale: Locale) -> str:
-    offset = _utc_offset(local)
+    offset = utc_offset_label(local)
     if locale is Locale.ZH_CN and tz.key in _BEIJING_ZONES and offset == "UTC+8":
         return "北京时间"
     return offset

@@ -2,7 +2,7 @@
 
 In the incident channel::
 
-    ⏰ Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 CST) · <@U02BOB>
+    ⏰ Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 UTC+8) · <@U02BOB>
     [Snooze 15 min] [Snooze 1 h] [Mark done]
 
 Escalations (a second missed deadline) say so and name who was pulled in; each escalation
@@ -47,7 +47,7 @@ def parse_button_value(value: str) -> tuple[int, Step] | None:
 
 
 def overdue_text(step: Step, deadline_at: datetime, now: datetime, tz: ZoneInfo) -> str:
-    """``Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 CST)``."""
+    """``Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 UTC+8)``."""
     late = now - deadline_at
     by = f" by {duration(late)}" if late >= timedelta(minutes=1) else ""
     due = local_time(

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.clock import utc_offset_label
+
 SECTION_TEXT_LIMIT = 3000
 MAX_BLOCKS = 50
 
@@ -45,8 +47,8 @@ def local_time(value: datetime | None, tz: ZoneInfo, *, with_date: bool = True) 
     if value is None:
         return "—"
     local = value.astimezone(tz)
-    fmt = "%Y-%m-%d %H:%M %Z" if with_date else "%H:%M %Z"
-    return local.strftime(fmt)
+    fmt = "%Y-%m-%d %H:%M" if with_date else "%H:%M"
+    return f"{local.strftime(fmt)} {utc_offset_label(local)}"
 
 
 def duration(delta: timedelta) -> str:

@@ -60,13 +60,13 @@ def snapshot(**changes: Any) -> IncidentSnapshot:
 def test_overdue_text() -> None:
     assert (
         overdue_text(Step.RECORD, DUE, DUE + timedelta(minutes=3), SHANGHAI)
-        == "Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 CST)"
+        == "Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 UTC+8)"
     )
     assert overdue_text(Step.RECORD, DUE, DUE + timedelta(seconds=20), SHANGHAI).endswith(
-        "is overdue (due 12:45 CST)"
+        "is overdue (due 12:45 UTC+8)"
     )
     # Another day: the date is shown too.
-    assert "(due 2026-11-25 12:45 CST)" in overdue_text(
+    assert "(due 2026-11-25 12:45 UTC+8)" in overdue_text(
         Step.REVIEW, DUE, DUE + timedelta(days=1), SHANGHAI
     )
 

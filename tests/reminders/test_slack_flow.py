@@ -104,7 +104,7 @@ def test_reminder_snooze_and_mark_done(harness: Harness, emulator: Emulator) -> 
     assert harness.scan() == [(room.number, Step.RESPOND, 1)]
     [message] = wait_messages(room, 1)
     assert message["text"].startswith(RESPOND_OVERDUE)
-    assert "CST)" in message["text"]  # the due time, in the plan's zone
+    assert "UTC+8)" in message["text"]  # the due time, in the plan's zone
     for user in ("U01ALICE", "U02BOB", "U03CAROL", "U05ERIN"):  # nobody took it yet: the plan's
         assert f"<@{user}>" in message["text"]
     buttons = [e for b in message["blocks"] for e in b.get("elements", [])]

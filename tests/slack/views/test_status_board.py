@@ -39,7 +39,7 @@ def test_board_shows_the_facts_steps_and_local_times() -> None:
     assert message.text == board_fallback_text(make_incident())
     assert "OOR-42 · Payment failure 支付失败" in blocks
     assert "CNY 1,234.50" in blocks
-    assert "2026-11-25 12:30 CST" in blocks  # 04:30 UTC in Shanghai
+    assert "2026-11-25 12:30 UTC+8" in blocks  # 04:30 UTC in Shanghai
     assert "Open for 12m" in blocks
     for step in Step:
         assert step.label in blocks and step.label_zh in blocks
@@ -50,7 +50,7 @@ def test_done_step_names_who_and_when() -> None:
         StepState.DONE, completed_at=OPENED + timedelta(minutes=3), completed_by="U01ALICE"
     )
     blocks = dumped(build_status_board(incident, tz=TZ, now=OPENED))
-    assert "✅ *1. Rapid response* 快速响应 — done by <@U01ALICE> at 12:33 CST" in blocks
+    assert "✅ *1. Rapid response* 快速响应 — done by <@U01ALICE> at 12:33 UTC+8" in blocks
 
 
 def test_outside_text_is_escaped_and_long_text_fits_slack_limits() -> None:
@@ -119,7 +119,7 @@ def test_closed_incident_has_no_buttons_and_resolved_shows_the_resolution() -> N
     blocks = dumped(message)
     assert "Rerouted to backup acquirer" in blocks
     assert "Payment channel blocked 支付通道被封" in blocks
-    assert "resolved at 2026-11-25 13:30 CST" in blocks
+    assert "resolved at 2026-11-25 13:30 UTC+8" in blocks
     assert "Resolved after 1h" in blocks and "Open for" not in blocks
     assert_escaped(blocks)
     assert _actions(resolved)  # resolved but not closed: buttons stay

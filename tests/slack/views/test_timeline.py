@@ -32,8 +32,8 @@ def test_lines_show_local_time_actor_and_text_with_the_date_when_it_changes() ->
     message = build_timeline_message(make_incident(), entries, tz=TZ)
     blocks = dumped(message)
     assert message.as_args()["blocks"][0]["text"]["text"] == "OOR-42 timeline"
-    assert "12:30 CST · <@U01ALICE> · Acknowledged" in blocks  # 04:30 UTC
-    assert "00:30 CST · alertmanager · Fired again" in blocks
+    assert "12:30 UTC+8 · <@U01ALICE> · Acknowledged" in blocks  # 04:30 UTC
+    assert "00:30 UTC+8 · alertmanager · Fired again" in blocks
     assert "*2026-11-25 (Wed)*" in blocks and "*2026-11-26 (Thu)*" in blocks
     assert message.text.startswith("OOR-42 timeline")
 
