@@ -34,7 +34,7 @@ from bot.notifications.views import (
 from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
 from bot.slack.command_parser import ParsedCommand
 from bot.slack.gateway import SlackGateway
-from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
+from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
 from bot.slack.text import escape
 from bot.slack.views import SlackMessage
 
@@ -102,12 +102,10 @@ class NotifySlack:
         self,
         handlers: CommandHandlers,
         drafts: DraftService,
-        gateway: SlackGateway,
         plan: Plan,
     ) -> None:
         self._handlers = handlers
         self._drafts = drafts
-        self._gateway = gateway
         self._plan = plan
 
     # -- /oor notify ------------------------------------------------------------------------
@@ -172,9 +170,6 @@ class NotifySlack:
         self._draft_and_incident(draft_id, user_id)
         return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
 
-    def post_ephemeral(self, channel_id: str | None, user_id: str, message: SlackMessage) -> None:
-        post_ephemeral(self._gateway, channel_id, user_id, message)
-
 
 def _draft_id(action: dict[str, Any]) -> int | None:
     value = str(action.get("value", ""))
@@ -188,7 +183,7 @@ def register_notify(
     drafts: DraftService,
     plan: Plan,
 ) -> NotifySlack:
-    ui = NotifySlack(handlers, drafts, gateway, plan)
+    ui = NotifySlack(handlers, drafts, plan)
     # The core's Notify board button runs the word "notify" too, so this covers both.
     handlers.register("notify", ui.notify_command)
 
@@ -233,15 +228,8 @@ def register_notify(
         await ack()
         user = body["user"]["id"]
         message = await run_in_thread(lambda: ui.save_edit(draft_id, user, subject, text))
-        if message is not None:
-            incident = await asyncio.to_thread(drafts_incident_channel, handlers, number)
-            await asyncio.to_thread(ui.post_ephemeral, incident, user, message)
+        await asyncio.to_thread(
+            post_ephemeral_in_incident, gateway, handlers, number, user, message
+        )
 
     return ui
-
-
-def drafts_incident_channel(handlers: CommandHandlers, number: int) -> str | None:
-    try:
-        return handlers.incident_by_number(number).channel_id
-    except CommandRefused:
-        return None

@@ -35,7 +35,7 @@ from bot.postmortems.views import (
 from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.gateway import SlackFailure, SlackGateway
-from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
+from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -214,7 +214,9 @@ class PostmortemSlack:
             await ack()
             number, user = int(view["private_metadata"]), body["user"]["id"]
             message = await run_in_thread(lambda: self.submitted(number, user, view))
-            await asyncio.to_thread(self._post_ephemeral, number, user, message)
+            await asyncio.to_thread(
+                post_ephemeral_in_incident, self._gateway, self._commands, number, user, message
+            )
 
         @bolt.action(PUBLISH_ACTION_ID)
         async def publish_clicked(
@@ -231,11 +233,3 @@ class PostmortemSlack:
             summary = (str(channel_id), str(ts)) if channel_id and ts else None
             message = await run_in_thread(lambda: self.publish(number, version, user, summary))
             await respond_ephemeral(respond, message)
-
-    def _post_ephemeral(self, number: int, user: str, message: SlackMessage | None) -> None:
-        """After a modal there is no response_url: answer in the incident's channel."""
-        try:
-            channel_id = self._commands.incident_by_number(number).channel_id
-        except CommandRefused:
-            return
-        post_ephemeral(self._gateway, channel_id, user, message)

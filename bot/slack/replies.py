@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 from slack_bolt.async_app import AsyncRespond
 
+from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import CommandRefused
 from bot.slack.gateway import SlackFailure, SlackGateway
 from bot.slack.views import SlackMessage
@@ -54,3 +56,26 @@ def post_ephemeral(
         gateway.call("chat.postEphemeral", channel=channel_id, user=user_id, **message.as_args())
     except SlackFailure as exc:
         log.warning("ephemeral_reply_failed", channel=channel_id, error=exc.error)
+
+
+class IncidentLookup(Protocol):
+    def incident_by_number(self, number: int) -> IncidentSnapshot: ...
+
+
+def post_ephemeral_in_incident(
+    gateway: SlackGateway,
+    incidents: IncidentLookup,
+    number: int,
+    user_id: str,
+    message: SlackMessage | None,
+) -> None:
+    """After a feature's modal (no ``response_url``): answer in the incident's channel.
+
+    An incident that has gone away (or never had a channel) leaves nowhere to answer."""
+    if message is None:
+        return
+    try:
+        channel_id = incidents.incident_by_number(number).channel_id
+    except CommandRefused:
+        return
+    post_ephemeral(gateway, channel_id, user_id, message)
