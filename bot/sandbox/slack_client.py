@@ -119,7 +119,8 @@ class SlackClient:
     def submit_view(
         self, view: dict[str, Any], values: dict[str, str], *, user_id: str
     ) -> Delivery:
-        """Submit a modal the bot opened, with ``values`` by block id (select: option value)."""
+        """Submit a modal the bot opened, with ``values`` by block id (a select: the option's
+        value; a user picker: the user id; a date picker: ``YYYY-MM-DD``)."""
         state: dict[str, dict[str, Any]] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
@@ -132,6 +133,10 @@ class SlackClient:
                     option = next(o for o in element["options"] if o["value"] == value)
                     selected = {"text": option["text"], "value": value}
                 entry = {"type": element["type"], "selected_option": selected}
+            elif element["type"] == "users_select":
+                entry = {"type": "users_select", "selected_user": value}
+            elif element["type"] == "datepicker":
+                entry = {"type": "datepicker", "selected_date": value}
             else:
                 entry = {"type": element["type"], "value": value}
             state[block["block_id"]] = {element["action_id"]: entry}

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.ui import render
+from bot.sandbox.ui import forms, render
 from bot.sandbox.ui.drill import DRILL_EVENT, Drill
 from bot.sandbox.ui.session import Outcome, SandboxError, SandboxSession, SandboxTarget
 
@@ -171,7 +171,7 @@ class SandboxUI:
         if opened is None:
             return None
         names = names or render.Names.from_snapshot(self.emulator.snapshot())
-        html = render.modal(opened.view, names, values=opened.values, errors=opened.errors)
+        html = forms.modal(opened.view, names, values=opened.values, errors=opened.errors)
         return {"key": opened.key, "view_id": opened.view["id"], "html": str(html)}
 
     # ------------------------------------------------------------------ actions
