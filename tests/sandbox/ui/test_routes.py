@@ -162,8 +162,13 @@ def test_drill_runs_to_closed(sandbox: Sandbox) -> None:
     drill = wait_for(finished, timeout=60, what="the drill")
     assert drill["state"] == "closed", (drill["error"], drill["steps"])
     assert all(step["state"] == "done" for step in drill["steps"])
-    board = board_html(sandbox, drill["channel_id"])
-    assert "(closed)" in board or "Closed" in board
+    channel = board_html(sandbox, drill["channel_id"])
+    assert "(closed)" in channel or "Closed" in channel
+    # The real step 5 and step 6: drafts approved by a second person, a published post-mortem.
+    assert channel.count("✅ Approved by <span class=\"mention\">@alice</span>") == 6
+    assert 'class="file-title"' in channel and "OOR-1 post-mortem v1" in channel
+    assert "Published by" in channel
+    assert "owner <span class=\"mention\">@bob</span>" in channel  # the form's action item
     assert "Drill 1" in state(sandbox)["html"]["drill"]
 
 
