@@ -360,8 +360,9 @@ def _message(
 
 
 def _reply(message: JSON, names: render.Names) -> JSON:
-    text = render.mrkdwn(str(message.get("text") or ""), names).striptags()
-    return {
-        "ts": str(message.get("ts") or "0"),
-        "text": text[:299] + "…" if len(text) > 300 else text,
-    }
+    """A reply as one plain line: its first line (the gist; the channel shows it all)."""
+    first, _, rest = str(message.get("text") or "").strip().partition("\n")
+    text = render.mrkdwn(first, names).striptags()
+    if rest.strip() or len(text) > 300:
+        text = text[:299] + " …"
+    return {"ts": str(message.get("ts") or "0"), "text": text}

@@ -165,10 +165,10 @@ def test_drill_runs_to_closed(sandbox: Sandbox) -> None:
     channel = board_html(sandbox, drill["channel_id"])
     assert "(closed)" in channel or "Closed" in channel
     # The real step 5 and step 6: drafts approved by a second person, a published post-mortem.
-    assert channel.count("✅ Approved by <span class=\"mention\">@alice</span>") == 6
+    assert channel.count('✅ Approved by <span class="mention">@alice</span>') == 6
     assert 'class="file-title"' in channel and "OOR-1 post-mortem v1" in channel
     assert "Published by" in channel
-    assert "owner <span class=\"mention\">@bob</span>" in channel  # the form's action item
+    assert 'owner <span class="mention">@bob</span>' in channel  # the form's action item
     assert "Drill 1" in state(sandbox)["html"]["drill"]
 
 
@@ -220,3 +220,6 @@ def test_the_newest_private_reply_is_in_the_state(sandbox: Sandbox) -> None:
     reply = wait_for(lambda: state(sandbox, channel, "U02BOB")["reply"], what="bob's reply")
     assert reply["text"].startswith("You have OOR-1.")  # mrkdwn made plain
     assert state(sandbox, channel, ALICE)["reply"] is None  # only bob's screen
+    post(sandbox, "command", {"user": ALICE, "channel": channel, "text": "/oor frobnicate"})
+    reply = wait_for(lambda: state(sandbox, channel, ALICE)["reply"], what="alice's reply")
+    assert reply["text"] == "frobnicate is not an /oor command. …"  # the gist; help follows
