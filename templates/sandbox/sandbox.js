@@ -11,6 +11,8 @@
     shownChannel: null,
     modalKey: null,
     modalView: null,
+    replyKey: null,
+    replyTs: null,
     pendingIncident: null,
     followDrill: null,
     seq: 0,
@@ -52,6 +54,27 @@
   function say(element, text, ok) {
     element.textContent = text || "";
     element.className = "status " + (ok ? "ok" : "error");
+  }
+
+  function answered(result) {
+    // The bot took it: clear "Sending…" unless its reply is already shown there.
+    if (!result.ok) say(composerStatus, result.message || "Failed", false);
+    else if (composerStatus.textContent === "Sending…") say(composerStatus, "", true);
+  }
+
+  function showReply(state) {
+    // The bot's newest private reply, also under the composer: the reply to a button far
+    // up the channel lands at the bottom of it, out of view.
+    const key = `${state.channel}|${state.user}`;
+    const ts = state.reply ? state.reply.ts : null;
+    if (key === S.replyKey && ts && ts !== S.replyTs) {
+      composerStatus.textContent = `🤖 ${state.reply.text}`;
+      composerStatus.className = "status reply";
+    } else if (key !== S.replyKey && composerStatus.classList.contains("reply")) {
+      say(composerStatus, "", true); // it was about the channel or person left behind
+    }
+    S.replyKey = key; // another channel or person: what is there already is not news
+    S.replyTs = ts;
   }
 
   function remember() {
@@ -110,6 +133,7 @@
       }
     }
     if (switched || atBottom) box.scrollTop = box.scrollHeight;
+    showReply(state);
     showModal(state.modal);
     $("#drill-start").disabled = Boolean(state.drill && state.drill.state === "running");
     remember();
@@ -172,7 +196,7 @@
       if (dialog.open) dialog.close();
       S.modalKey = null;
     }
-    if (!result.ok && !result.modal) say(composerStatus, result.message || "Failed", false);
+    if (!result.modal) answered(result);
     if (submit) submit.disabled = false;
     soon();
   });
@@ -204,6 +228,7 @@
     if (!button || button.disabled || dialog.contains(button)) return;
     const message = button.closest("[data-ts]");
     button.disabled = true;
+    say(composerStatus, "Sending…", true);
     const result = await post("/sandbox/api/click", {
       user: S.user,
       channel: S.channel,
@@ -211,7 +236,7 @@
       action_id: button.dataset.actionId,
       value: button.dataset.value || "",
     });
-    say(composerStatus, result.ok ? "" : result.message || "Failed", result.ok);
+    answered(result);
     button.disabled = false;
     soon();
   });
@@ -234,13 +259,11 @@
       channel: S.channel,
       text,
     });
+    answered(result);
     if (result.ok) {
       S.history.unshift(text);
       S.historyAt = -1;
       input.value = "";
-      say(composerStatus, "", true);
-    } else {
-      say(composerStatus, result.message || "Failed", false);
     }
     soon();
   });

@@ -7,6 +7,7 @@ import httpx
 from bot.app import SANDBOX_WEBHOOK_TOKEN, create_app
 from bot.config import Settings
 from bot.domain.plan import Plan
+from bot.sandbox.emulator.server import EmulatorServer
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from tests.support import ServerThread, free_socket, wait_for
@@ -45,20 +46,39 @@ def test_sandbox_mode_opens_incidents_in_the_built_in_workspace(
         server.stop()
 
 
+SANDBOX_PATHS = [
+    ("GET", "/sandbox"),
+    ("GET", "/sandbox/"),
+    ("GET", "/sandbox/assets/sandbox.js"),
+    ("GET", "/sandbox/api/state"),
+    ("POST", "/sandbox/api/event"),
+    ("POST", "/sandbox/api/command"),
+    ("POST", "/sandbox/api/drill"),
+    ("GET", "/sandbox/slack/_emulator/state"),
+    ("POST", "/sandbox/slack/api/auth.test"),
+    ("POST", "/sandbox/slack/api/chat.postMessage"),
+]
+
+
 def test_with_a_token_nothing_of_the_sandbox_is_served(
-    sqlite_url: str, plan: Plan, emulator_server: object
+    sqlite_url: str, plan: Plan, emulator_server: EmulatorServer
 ) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=sqlite_url,
         slack_bot_token="xoxb-real",
         slack_signing_secret="s",
+        slack_api_url=emulator_server.api_url,
         webhook_token="t",
     )
+    assert not settings.sandbox
     app = create_app(settings, plan=plan, start_worker=False)
     assert app.emulator is None
     server = ServerThread(app.asgi).start()
     try:
-        assert httpx.get(f"{server.url}/sandbox/slack/_emulator/state").status_code == 404
+        assert httpx.get(f"{server.url}/livez").status_code == 200  # the bot itself is up
+        for method, path in SANDBOX_PATHS:
+            response = httpx.request(method, f"{server.url}{path}", json={})
+            assert response.status_code == 404, (method, path, response.status_code)
     finally:
         server.stop()

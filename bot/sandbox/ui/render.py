@@ -35,10 +35,19 @@ class Names:
     users: Mapping[str, str] = field(default_factory=dict)
     channels: Mapping[str, str] = field(default_factory=dict)
     usergroups: Mapping[str, str] = field(default_factory=dict)
+    # Who a user picker offers: the workspace's people (not bots), as (id, label).
+    people: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_snapshot(cls, snapshot: JSON) -> Names:
+        bot_user = (snapshot.get("bot") or {}).get("user_id")
+        people = tuple(
+            (u["id"], " · ".join(filter(None, [u.get("name") or u["id"], u.get("real_name")])))
+            for u in snapshot.get("users", [])
+            if not u.get("is_bot") and not u.get("deleted") and u["id"] != bot_user
+        )
         return cls(
+            people=people,
             users={u["id"]: u.get("name") or u["id"] for u in snapshot.get("users", [])},
             channels={c["id"]: c.get("name") or c["id"] for c in snapshot.get("channels", [])},
             usergroups={
@@ -149,7 +158,7 @@ def text_object(obj: Any, names: Names | None = None) -> Markup:
     return plain(str(obj.get("text") or ""))
 
 
-def _label(obj: Any) -> str:
+def label_text(obj: Any) -> str:
     if isinstance(obj, dict):
         return str(obj.get("text") or "")
     return str(obj or "")
@@ -165,7 +174,7 @@ def button(element: JSON, block_id: str, *, interactive: bool = True) -> Markup:
     if url is not None:
         return Markup(
             '<a class="btn btn-{}" href="{}" target="_blank" rel="noopener noreferrer">{}</a>'
-        ).format(style, url, _label(element.get("text")))
+        ).format(style, url, label_text(element.get("text")))
     return Markup(
         '<button type="button" class="btn btn-{}" data-action-id="{}" data-value="{}" '
         'data-block-id="{}"{}>{}</button>'
@@ -175,7 +184,7 @@ def button(element: JSON, block_id: str, *, interactive: bool = True) -> Markup:
         element.get("value", ""),
         block_id,
         Markup("") if interactive else Markup(" disabled"),
-        _label(element.get("text")),
+        label_text(element.get("text")),
     )
 
 
@@ -196,7 +205,8 @@ def _element(element: Any, block_id: str, names: Names, interactive: bool) -> Ma
 
 # ------------------------------------------------------------------------------- blocks
 def block(item: Any, names: Names, *, interactive: bool = True) -> Markup:
-    """One Block Kit block (header, section, context, divider, actions, image, input)."""
+    """One Block Kit block of a message (header, section, context, divider, actions, image);
+    input blocks are form fields, rendered by `bot.sandbox.ui.forms` in modals."""
     if not isinstance(item, dict):
         return Markup("")
     kind = item.get("type")
@@ -221,8 +231,6 @@ def block(item: Any, names: Names, *, interactive: bool = True) -> Markup:
         )
     if kind == "image":
         return Markup('<div class="b-image">[image: {}]</div>').format(item.get("alt_text", ""))
-    if kind == "input":
-        return input_field(item, names, disabled=True)
     return Markup('<div class="unsupported">Unsupported block: {}</div>').format(kind)
 
 
@@ -254,104 +262,3 @@ def message_body(message: JSON, names: Names, *, interactive: bool = True) -> Ma
     if message.get("blocks"):
         return blocks(message["blocks"], names, interactive=interactive)
     return Markup('<div class="b-text">{}</div>').format(mrkdwn(message.get("text"), names))
-
-
-# -------------------------------------------------------------------------------- modals
-def input_field(
-    item: JSON,
-    names: Names,
-    *,
-    value: str | None = None,
-    error: str | None = None,
-    disabled: bool = False,
-) -> Markup:
-    """An input block as a form field named after its block_id (how the page submits it)."""
-    block_id = str(item.get("block_id") or "")
-    element = item.get("element") or {}
-    kind = element.get("type")
-    field_id = f"field-{block_id}"
-    attrs = Markup(" disabled") if disabled or not block_id else Markup("")
-    placeholder = _label(element.get("placeholder"))
-    if kind == "plain_text_input":
-        initial = value if value is not None else str(element.get("initial_value") or "")
-        common = Markup('id="{}" name="{}" placeholder="{}"').format(
-            field_id, block_id, placeholder
-        )
-        if element.get("max_length"):
-            common += Markup(' maxlength="{}"').format(int(element["max_length"]))
-        if element.get("multiline"):
-            control = Markup('<textarea {} rows="4"{}>{}</textarea>').format(common, attrs, initial)
-        else:
-            control = Markup('<input type="text" {} value="{}"{}>').format(common, initial, attrs)
-    elif kind == "static_select":
-        control = _select(element, field_id, block_id, value, attrs)
-    else:
-        control = Markup('<div class="unsupported">Unsupported input: {}</div>').format(kind)
-    optional = Markup(' <span class="optional">(optional)</span>') if item.get("optional") else ""
-    parts = [
-        Markup('<label for="{}">{}{}</label>').format(
-            field_id, _label(item.get("label")), optional
-        ),
-        control,
-    ]
-    if item.get("hint"):
-        parts.append(Markup('<div class="hint">{}</div>').format(_label(item["hint"])))
-    if error:
-        parts.append(Markup('<div class="field-error" role="alert">{}</div>').format(error))
-    css = "field has-error" if error else "field"
-    return Markup('<div class="{}" data-block-id="{}">{}</div>').format(
-        css, block_id, Markup("").join(parts)
-    )
-
-
-def _select(
-    element: JSON, field_id: str, block_id: str, value: str | None, attrs: Markup
-) -> Markup:
-    initial = element.get("initial_option") or {}
-    chosen = value if value is not None else initial.get("value")
-    options = [Markup('<option value="">{}</option>').format(_label(element.get("placeholder")))]
-    for option in element.get("options") or []:
-        selected = Markup(" selected") if option.get("value") == chosen else Markup("")
-        options.append(
-            Markup('<option value="{}"{}>{}</option>').format(
-                option.get("value", ""), selected, _label(option.get("text"))
-            )
-        )
-    return Markup('<select id="{}" name="{}"{}>{}</select>').format(
-        field_id, block_id, attrs, Markup("").join(options)
-    )
-
-
-def modal(
-    view: JSON,
-    names: Names,
-    *,
-    values: Mapping[str, str] | None = None,
-    errors: Mapping[str, str] | None = None,
-) -> Markup:
-    """A modal the bot opened, as the inside of the page's ``<dialog>`` form."""
-    values = values or {}
-    errors = errors or {}
-    body: list[Markup] = []
-    for item in view.get("blocks") or []:
-        if isinstance(item, dict) and item.get("type") == "input":
-            block_id = str(item.get("block_id") or "")
-            body.append(
-                input_field(item, names, value=values.get(block_id), error=errors.get(block_id))
-            )
-        else:
-            body.append(block(item, names, interactive=False))
-    known = {str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict)}
-    stray = [f"{k}: {v}" for k, v in errors.items() if k not in known]
-    if stray:
-        body.append(
-            Markup('<div class="field-error" role="alert">{}</div>').format("; ".join(stray))
-        )
-    submit = _label(view.get("submit")) or "Submit"
-    close = _label(view.get("close")) or "Cancel"
-    return Markup(
-        '<header class="modal-title">{}</header><div class="modal-body">{}</div>'
-        '<footer class="modal-actions"><button type="button" class="btn btn-default" '
-        'data-modal-close>{}</button><button type="submit" class="btn btn-primary">{}</button>'
-        "</footer>"
-    ).format(_label(view.get("title")), Markup("").join(body), close, submit)

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.ui import render
+from bot.sandbox.ui import files, forms, render
 from bot.sandbox.ui.drill import DRILL_EVENT, Drill
 from bot.sandbox.ui.session import Outcome, SandboxError, SandboxSession, SandboxTarget
 
@@ -60,6 +60,7 @@ class SandboxUI:
         return [
             Route("/sandbox", self._page, methods=["GET"]),
             Route("/sandbox/assets/{name}", self._asset, methods=["GET"]),
+            Route("/sandbox/files/{file_id}", self._file, methods=["GET"]),
             Route("/sandbox/api/state", self._state, methods=["GET"]),
             Route("/sandbox/api/command", self._json_action(self._command), methods=["POST"]),
             Route("/sandbox/api/click", self._json_action(self._click), methods=["POST"]),
@@ -83,6 +84,9 @@ class SandboxUI:
             return Response("not found", status_code=404)
         content = (self._dir / name).read_text(encoding="utf-8")
         return Response(content, media_type=ASSETS[name], headers={"cache-control": "no-cache"})
+
+    async def _file(self, request: Request) -> Response:
+        return await files.serve_file(self.emulator, request)
 
     async def _state(self, request: Request) -> Response:
         query = request.query_params
@@ -110,6 +114,7 @@ class SandboxUI:
                 for c in state["channels"]
             ],
             "html": {k: str(v) for k, v in self._fragments(state).items()},
+            "reply": state["reply"],
             "modal": state["modal"],
             "drill": state["drill"],
         }
@@ -139,13 +144,14 @@ class SandboxUI:
             channel = channels[0]
         users = {u["id"]: u for u in snapshot["users"]}
         messages: list[JSON] = []
+        replies: list[JSON] = []
         if channel is not None:
             pinned = {p["ts"] for p in channel["pins"]}
-            messages = [_message(m, users, names, pinned) for m in channel["messages"]]
+            messages = [self._shown_message(m, users, names, pinned) for m in channel["messages"]]
             if user is not None:
+                replies = self.session.replies(user["id"], channel["id"])
                 messages += [
-                    _message(m, users, names, set(), ephemeral=True)
-                    for m in self.session.replies(user["id"], channel["id"])
+                    self._shown_message(m, users, names, set(), ephemeral=True) for m in replies
                 ]
             messages.sort(key=lambda m: float(m["ts"]))
         return {
@@ -161,6 +167,9 @@ class SandboxUI:
             ],
             "channel": None if channel is None else _channel_details(channel, users, names),
             "messages": messages,
+            # The newest private reply, which the page also shows under the composer: the
+            # reply to a button far up the channel lands at the bottom, out of view.
+            "reply": _reply(replies[-1], names) if replies else None,
             "modal": None if user is None else self.modal_for(user["id"], names),
             "drill": self.drill.snapshot(),
         }
@@ -171,8 +180,22 @@ class SandboxUI:
         if opened is None:
             return None
         names = names or render.Names.from_snapshot(self.emulator.snapshot())
-        html = render.modal(opened.view, names, values=opened.values, errors=opened.errors)
+        html = forms.modal(opened.view, names, values=opened.values, errors=opened.errors)
         return {"key": opened.key, "view_id": opened.view["id"], "html": str(html)}
+
+    def _shown_message(
+        self,
+        message: JSON,
+        users: dict[str, JSON],
+        names: render.Names,
+        pinned: set[str],
+        *,
+        ephemeral: bool = False,
+    ) -> JSON:
+        """A message as the page shows it, with the files it shares."""
+        shown = _message(message, users, names, pinned, ephemeral=ephemeral)
+        shown["files"] = [files.attachment(self.emulator, f) for f in message.get("files") or []]
+        return shown
 
     # ------------------------------------------------------------------ actions
     def _json_action(
@@ -334,3 +357,12 @@ def _message(
         "reply": bool(thread_ts) and thread_ts != message.get("ts"),
         "body": render.message_body(message, names, interactive=True),
     }
+
+
+def _reply(message: JSON, names: render.Names) -> JSON:
+    """A reply as one plain line: its first line (the gist; the channel shows it all)."""
+    first, _, rest = str(message.get("text") or "").strip().partition("\n")
+    text = render.mrkdwn(first, names).striptags()
+    if rest.strip() or len(text) > 300:
+        text = text[:299] + " …"
+    return {"ts": str(message.get("ts") or "0"), "text": text}

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -161,7 +161,7 @@ class SandboxSession:
         view = next((v for v in self.emulator.views if v["id"] == view_id), None)
         if view is None or view_id in self._closed:
             raise SandboxError("That form is no longer open.")
-        submitted = _form_values(view, values)
+        submitted = _form_values(view, values, lambda u: self.emulator.user(u) is not None)
         with self._tap.acting_as(user_id):
             delivery = self._client.submit_view(view, submitted, user_id=user_id)
         if delivery.status != 200:
@@ -316,16 +316,23 @@ def native_event(fields: Mapping[str, str]) -> JSON:
     return event
 
 
-def _form_values(view: JSON, values: Mapping[str, str]) -> dict[str, str]:
-    """Only what Slack would send: filled text inputs and selects set to a real option."""
+def _form_values(
+    view: JSON, values: Mapping[str, str], is_user: Callable[[str], bool]
+) -> dict[str, str]:
+    """Only what Slack would send: filled text inputs and dates, selects set to a real
+    option, user pickers set to a real user."""
     out: dict[str, str] = {}
     for item in view.get("blocks") or []:
         if item.get("type") != "input" or not item.get("block_id"):
             continue
         value = str(values.get(item["block_id"]) or "")
         element = item.get("element") or {}
-        if element.get("type") in ("static_select", "external_select"):
+        kind = element.get("type")
+        if kind in ("static_select", "external_select"):
             if any(o.get("value") == value for o in element.get("options") or []):
+                out[item["block_id"]] = value
+        elif kind == "users_select":
+            if value and is_user(value):
                 out[item["block_id"]] = value
         elif value.strip():
             out[item["block_id"]] = value

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from slack_sdk import WebClient
 
+from bot.sandbox.workspace import SANDBOX_BOT_TOKEN
 from tests.sandbox.ui.conftest import Sandbox
 from tests.support import wait_for
 
@@ -160,6 +162,64 @@ def test_drill_runs_to_closed(sandbox: Sandbox) -> None:
     drill = wait_for(finished, timeout=60, what="the drill")
     assert drill["state"] == "closed", (drill["error"], drill["steps"])
     assert all(step["state"] == "done" for step in drill["steps"])
-    board = board_html(sandbox, drill["channel_id"])
-    assert "(closed)" in board or "Closed" in board
+    channel = board_html(sandbox, drill["channel_id"])
+    assert "(closed)" in channel or "Closed" in channel
+    # The real step 5 and step 6: drafts approved by a second person, a published post-mortem.
+    assert channel.count('✅ Approved by <span class="mention">@alice</span>') == 6
+    assert 'class="file-title"' in channel and "OOR-1 post-mortem v1" in channel
+    assert "Published by" in channel
+    assert 'owner <span class="mention">@bob</span>' in channel  # the form's action item
     assert "Drill 1" in state(sandbox)["html"]["drill"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_shared_files_are_shown_and_served_as_inert_content(sandbox: Sandbox) -> None:
+    channel = fire(sandbox)
+    slack = WebClient(token=SANDBOX_BOT_TOKEN, base_url=f"{sandbox.url}/sandbox/slack/api/")
+    uploads = {
+        "OOR-1-postmortem-v1.md": "# OOR-1 post-mortem\n<script>alert(1)</script>\n",
+        "chart.png": PNG,
+        "dump.bin": b"\x00\x01\xfe\xff",
+    }
+    ids = {}
+    for name, content in uploads.items():
+        sent = slack.files_upload_v2(channel=channel, content=content, filename=name, title=name)
+        ids[name] = sent["files"][0]["id"]
+
+    html = board_html(sandbox, channel)
+    assert (
+        'class="file-title" href="/sandbox/files/{}"'.format(ids["OOR-1-postmortem-v1.md"]) in html
+    )
+    assert "# OOR-1 post-mortem\n&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<img class="file-image" src="/sandbox/files/{}"'.format(ids["chart.png"]) in html
+    assert "<script>alert" not in html
+
+    def get(name: str) -> httpx.Response:
+        response = httpx.get(f"{sandbox.url}/sandbox/files/{ids[name]}")
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in response.headers["content-security-policy"]
+        return response
+
+    text = get("OOR-1-postmortem-v1.md")
+    assert text.headers["content-type"] == "text/plain; charset=utf-8"
+    assert text.text == uploads["OOR-1-postmortem-v1.md"]
+    assert get("chart.png").headers["content-type"] == "image/png"
+    binary = get("dump.bin")
+    assert binary.headers["content-type"] == "application/octet-stream"
+    assert binary.headers["content-disposition"].startswith("attachment;")
+    assert httpx.get(f"{sandbox.url}/sandbox/files/F404").status_code == 404
+
+
+def test_the_newest_private_reply_is_in_the_state(sandbox: Sandbox) -> None:
+    channel = fire(sandbox)
+    assert state(sandbox, channel, "U02BOB")["reply"] is None
+    post(sandbox, "command", {"user": "U02BOB", "channel": channel, "text": "/oor ack"})
+    reply = wait_for(lambda: state(sandbox, channel, "U02BOB")["reply"], what="bob's reply")
+    assert reply["text"].startswith("You have OOR-1.")  # mrkdwn made plain
+    assert state(sandbox, channel, ALICE)["reply"] is None  # only bob's screen
+    post(sandbox, "command", {"user": ALICE, "channel": channel, "text": "/oor frobnicate"})
+    reply = wait_for(lambda: state(sandbox, channel, ALICE)["reply"], what="alice's reply")
+    assert reply["text"] == "frobnicate is not an /oor command. …"  # the gist; help follows
