@@ -61,6 +61,8 @@ class IncidentRow(SQLModel, table=True):
     cause_category: str | None = Field(default=None, max_length=40)
     # Bumped by every reopen, so reminders fired for an earlier round can fire again.
     generation: int = Field(default=0)
+    # When it was last reopened: step deadlines of the new round count from here.
+    reopened_at: datetime | None = _utc()
     updated_at: datetime = _utc(nullable=False)
 
 
@@ -264,3 +266,4 @@ class DigestRunRow(SQLModel, table=True):
     claimed_by: str = Field(max_length=100)
     late: bool = Field(default=False)
     posted_at: datetime | None = _utc()
+
