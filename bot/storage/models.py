@@ -267,3 +267,17 @@ class DigestRunRow(SQLModel, table=True):
     late: bool = Field(default=False)
     posted_at: datetime | None = _utc()
 
+
+class InstallationRow(SQLModel, table=True):
+    """When the bot first ran on this database: one row, written once.
+
+    The weekly digest's schedule posts only the digests scheduled from then on, so a new
+    installation does not post, "late", a digest for a week before it existed. Databases
+    from before this table get the time of their oldest incident, event, job or digest.
+    """
+
+    __tablename__ = "installation"
+
+    # Always 1: the primary key keeps it one row.
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    installed_at: datetime = _utc(nullable=False)
