@@ -6,7 +6,8 @@ A step's deadline is :func:`bot.domain.deadlines.deadline_of`, repeated here in 
 - the plan's rule for each step row comes from nested ``CASE`` expressions (type, then
   severity, then step: the plan is small and fixed, so it is written into the query);
 - the deadline counts from the opening or from when its ``after`` step was done or skipped
-  (one pivoted row per incident), and never from before ``incident.reopened_at``;
+  (one pivoted row per incident), and, for a step not done before the incident was last
+  reopened, never from before ``incident.reopened_at``;
 - steps that count working hours (the review) add their working time over a calendar of
   the plan's working windows, each with the working time before it, made by
   :func:`bot.domain.deadlines.working_calendar`: the deadline is found by locating the start
@@ -181,6 +182,9 @@ def _based(
         dialect,
     )
     reopened = sql.epoch(incident.reopened_at, dialect)
+    earlier_round = and_(
+        steps.state == StepState.DONE.value, sql.epoch(steps.completed_at, dialect) < reopened
+    )
     within = _by_rule(
         {rule: literal(d.within.total_seconds()) for rule, d in rules.items()},
         incident,
@@ -199,8 +203,11 @@ def _based(
             steps.step.label("step"),
             (steps.state == StepState.DONE.value).label("done"),
             sql.epoch(steps.completed_at, dialect).label("done_s"),
-            # Never from before the last reopening (a NULL compares false: the rule's base).
-            case((reopened > rule_base, reopened), else_=rule_base).label("base_s"),
+            # A step of the round since the last reopening counts from it at the earliest; one
+            # done before keeps its round's base. (A NULL compares false: the rule's base.)
+            case(
+                (and_(reopened > rule_base, not_(earlier_round)), reopened), else_=rule_base
+            ).label("base_s"),
             within.label("within_s"),
             working_s.label("working_s"),
         )

@@ -25,9 +25,10 @@ shorter. Plans without a usable window (no days, or start not before end) count 
 time.
 
 A step counting ``after`` another counts from when that step was done *or skipped*. Once an
-incident has been reopened nothing counts from before the reopening: every deadline starts
-at ``reopened_at`` at the earliest, so reopening re-arms the steps still to do without at
-once escalating deadlines that ran out in the earlier round.
+incident has been reopened, the steps of the new round — those not finished before the
+reopening — count from ``reopened_at`` at the earliest, so reopening re-arms the steps
+still to do without at once escalating deadlines that ran out in the earlier round. A step
+finished before the reopening keeps the deadline it had then.
 
 :func:`deadline_of` is *the* deadline of a step. The reminders use it through
 :func:`step_deadlines`; the weekly digest's compliance figures repeat it in SQL
@@ -233,17 +234,20 @@ def _finished_at(incident: IncidentSnapshot, step: Step) -> datetime | None:
     return record.completed_at if record.state in _FINISHED_STATES else None
 
 
-def counts_from(deadline: Deadline, incident: IncidentSnapshot) -> datetime | None:
-    """When ``deadline`` starts counting: the opening, or when its ``after`` step was done
-    or skipped (None while it is not), and never before the incident was last reopened."""
+def counts_from(step: Step, deadline: Deadline, incident: IncidentSnapshot) -> datetime | None:
+    """When ``step``'s ``deadline`` starts counting: the opening, or when its ``after`` step
+    was done or skipped (None while it is not); for a step of the round since the last
+    reopening (not finished before it), never before that reopening."""
     if deadline.after is None:
         start: datetime | None = incident.opened_at
     else:
         start = _finished_at(incident, deadline.after)
     if start is None:
         return None
-    if incident.reopened_at is not None:
-        start = max(start, incident.reopened_at)
+    reopened = incident.reopened_at
+    finished = _finished_at(incident, step)
+    if reopened is not None and (finished is None or finished >= reopened):
+        start = max(start, reopened)
     return start
 
 
@@ -259,7 +263,7 @@ def deadline_of(
     deadline = type_plan.deadline(step, incident.severity)
     if deadline is None:
         return None
-    start = counts_from(deadline, incident)
+    start = counts_from(step, deadline, incident)
     return None if start is None else _add(step, start, deadline.within, working_hours, tz)
 
 

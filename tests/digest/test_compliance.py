@@ -124,6 +124,15 @@ def test_a_reopened_incident_counts_from_the_reopening(db: Database) -> None:
         reopened=local(17, 12),
     )
     assert compliance(db, plan, W47)["resolve"] == Compliance(1, 1)
+    # A step finished before the reopening keeps its deadline: acknowledged after 30m of
+    # 10m, it stays missed (Monday 10:10) however late the incident is reopened.
+    store(
+        db,
+        opened=opened,
+        steps={Step.RESPOND: (DONE, local(16, 10, 30))},
+        reopened=local(19, 12),
+    )
+    assert compliance(db, plan, W47)["respond"] == Compliance(1, 2)
 
 
 def test_a_skipped_step_is_not_counted_and_a_later_step_counts_from_its_skipping(

@@ -290,6 +290,10 @@ def test_a_reopened_incident_counts_from_the_reopening(plan: Plan) -> None:
         Step.REVIEW, resolved_again, plan.for_type(snap.type), plan.working_hours, plan.tz
     )
     assert review == add_working_time(fixed, timedelta(days=5), plan.working_hours, plan.tz)
+    # Steps finished before the reopening keep the deadlines of their round.
+    type_plan = plan.for_type(snap.type)
+    respond = deadline_of(Step.RESPOND, reopened, type_plan, plan.working_hours, plan.tz)
+    assert respond == OPENED + timedelta(minutes=10)
 
 
 def test_deadline_of_any_step_whatever_its_state(plan: Plan) -> None:
