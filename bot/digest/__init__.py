@@ -5,7 +5,8 @@ Every process runs an APScheduler ``BackgroundScheduler`` whose tick (every 60 s
 at start-up) asks: has the most recent scheduled time passed without a ``digest_run`` row
 for its week? If so it claims the week (row + outbox job, one transaction; see
 :mod:`bot.digest.schedule`) and the outbox worker posts it. A digest claimed more than
-10 minutes after its time — the bot was down — is marked "posted late".
+10 minutes after its time — the bot was down — is marked "posted late"; times scheduled
+before the bot was installed are never claimed (see :mod:`bot.digest.schedule`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bot.digest.schedule import DEFAULT_LATE_AFTER, DIGEST_JOB, DueDigest, check_and_claim
+from bot.digest.schedule import (
+    DEFAULT_LATE_AFTER,
+    DIGEST_JOB,
+    DueDigest,
+    check_and_claim,
+    installed_at,
+)
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -119,6 +126,17 @@ def install(wiring: Wiring) -> None:
     )
     wiring.exposed["digest.scheduler"] = scheduler
     wiring.exposed["digest.poster"] = poster
+    wiring.on_start.append(lambda: _record_installation(wiring.db, wiring.clock))
     if wiring.plan.review_channel:
         wiring.on_start.append(scheduler.start)
         wiring.on_stop.append(scheduler.stop)
+
+
+def _record_installation(db: Database, clock: Clock) -> None:
+    """At every start, so that the installation time is the first start's even while the
+    plan has no review channel yet (the digest then counts from there, not from when it
+    was turned on). A failure is logged; the digest's next check records it."""
+    try:
+        installed_at(db, clock.now())
+    except Exception as exc:
+        log.warning("installation_not_recorded", error=f"{type(exc).__name__}: {exc}")

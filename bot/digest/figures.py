@@ -7,12 +7,12 @@ for a past week again gives the same numbers, unless history is edited):
   money impact (affected transactions, amount per currency) is summed over them.
 - *MTTA / MTTR*: median and p90 of (respond / resolve step ``completed_at`` − ``opened_at``)
   over the incidents whose respond / resolve step was completed *in* the week.
-- *step-deadline compliance*: computed from the plan's deadlines in SQL (not from
-  reminder rows, so it needs no reminder engine and counts steps finished on time too).
-  A step with a deadline is judged when its outcome became known: on time when done by
-  its due time (judged at completion), missed when not done by then (judged at the due
-  time). The week counts the steps judged in it. Skipped steps are not counted. Due
-  times are wall-clock (``within`` after the opening or after the ``after`` step).
+- *step-deadline compliance*: each step's deadline as the reminders compute it
+  (:func:`bot.domain.deadlines.deadline_of`: working hours for the review, counted from
+  the last reopening), in SQL (see :mod:`bot.digest.compliance`). A step with a deadline
+  is judged when its outcome became known: on time when done by its deadline (judged at
+  completion), missed when not done by then (judged at the deadline). The week counts
+  the steps judged in it. Skipped steps are not counted.
 - *open incidents*, *post-mortems overdue* (resolved more than 5 days before the week's
   end with no post-mortem published by then) and *open action items by owner* are
   snapshots as of the week's end.

@@ -7,6 +7,13 @@ Exactly once across replicas: whoever inserts the ``digest_run`` row for a week 
 primary key) also enqueues the outbox job that posts it, in the same transaction. A
 replica that loses the insert gets a unique violation (or sees the row) and does nothing;
 the outbox job's dedup key ``digest:{week}`` guards the same way.
+
+Only the times scheduled since the bot was installed count: the ``installation`` row
+(one row, written by whichever process starts first, with its clock) says since when. So
+a new installation posts its first digest at its first scheduled time, not at once, "late",
+for a week before it existed; an installation that was down over a scheduled time posts
+that digest when it is back, marked late. Databases from before the row was introduced
+get the time of their oldest record (migration 0005).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.plan_sections import DigestSchedule
 from bot.storage import jobs
 from bot.storage.db import Database
-from bot.storage.models import DigestRunRow
+from bot.storage.models import DigestRunRow, InstallationRow
 
 log = structlog.get_logger(__name__)
 
@@ -169,8 +176,33 @@ def check_and_claim(
     late_after: timedelta = DEFAULT_LATE_AFTER,
 ) -> DueDigest | None:
     """One scheduler tick: claim the most recent scheduled digest unless its week has a
-    ``digest_run`` row. Returns the digest this call claimed, else None."""
+    ``digest_run`` row or it was scheduled before the bot was installed. Returns the digest
+    this call claimed, else None."""
     due = due_digest(now, schedule, tz, late_after)
+    if due.slot < installed_at(db, now):
+        return None  # not a missed run: the bot did not exist yet
     if claimed_run(db, due.week) is not None:
         return None
     return due if claim(db, due.week, now=now, owner=owner, late=due.late) else None
+
+
+def installed_at(db: Database, now: datetime) -> datetime:
+    """When the bot was installed on this database; the first call anywhere records ``now``.
+
+    Replicas starting together race on the row's primary key: one insert wins and every
+    process then reads the same time.
+    """
+    with db.session() as session:
+        row = session.get(InstallationRow, 1)
+        if row is not None:
+            return row.installed_at
+    try:
+        with db.session() as session:
+            session.add(InstallationRow(id=1, installed_at=now))
+    except IntegrityError:
+        with db.session() as session:
+            row = session.get(InstallationRow, 1)
+            assert row is not None
+            return row.installed_at
+    log.info("installation_recorded", installed_at=now.isoformat())
+    return now

@@ -1,4 +1,4 @@
-"""Step deadlines: when a step is overdue, and which reminders are due now. Pure Python.
+"""Step deadlines: when a step is due, and which reminders are due now. Pure Python.
 
 The plan gives each step a :class:`~bot.domain.plan.Deadline` (``within`` after the opening
 or after an earlier step). From it:
@@ -19,20 +19,29 @@ zone); every other step counts wall-clock time. In a working-hours duration a *d
 working day (the length of the working window, 9h for 09:00–18:00), hours and minutes are
 working hours: ``review: {within: 3d, after: resolve}`` is three working days after the fix,
 and Friday 17:00 + 2h is Monday 10:00. (``24h`` equals ``1d`` once parsed, so it too is one
-working day.) Plans without a usable window (no days, or start not before end) count
-wall-clock time.
+working day.) Each day's window is placed in the plan's time zone and then counted in real
+(UTC) time, so a day whose window contains a daylight-saving change is an hour longer or
+shorter. Plans without a usable window (no days, or start not before end) count wall-clock
+time.
 
-A step counting ``after`` another counts from when that step was done *or skipped*. In a
-reopened round (``generation`` > 0) nothing counts from before the reopening: every
-deadline starts at ``reopened_at`` at the earliest, so reopening re-arms the steps still to
-do without at once escalating deadlines that ran out in the first round.
+A step counting ``after`` another counts from when that step was done *or skipped*. Once an
+incident has been reopened, the steps of the new round — those not finished before the
+reopening — count from ``reopened_at`` at the earliest, so reopening re-arms the steps
+still to do without at once escalating deadlines that ran out in the earlier round. A step
+finished before the reopening keeps the deadline it had then.
+
+:func:`deadline_of` is *the* deadline of a step. The reminders use it through
+:func:`step_deadlines`; the weekly digest's compliance figures repeat it in SQL
+(:mod:`bot.digest.compliance`), with the working windows from :func:`working_calendar`, and
+a test holds the two to the same answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.incident import IncidentSnapshot
@@ -46,16 +55,24 @@ __all__ = [
     "WORKING_HOURS_STEPS",
     "DueReminder",
     "StepDeadline",
+    "WorkingWindow",
     "add_working_hours",
     "add_working_time",
+    "counts_from",
+    "deadline_of",
     "due_reminders",
+    "longest_working_span",
     "step_deadlines",
+    "working_calendar",
+    "working_duration",
+    "working_windows",
 ]
 
 REMINDER = 1
 ESCALATION = 2
 WORKING_HOURS_STEPS = frozenset({Step.REVIEW})
 _OPEN_STATES = (StepState.PENDING, StepState.IN_PROGRESS)
+_FINISHED_STATES = (StepState.DONE, StepState.SKIPPED)
 _MAX_DAYS = 3660  # ten years of calendar: a guard against a window that never comes
 
 
@@ -80,6 +97,19 @@ class StepDeadline:
     escalate_at: datetime
 
 
+@dataclass(frozen=True)
+class WorkingWindow:
+    """One day's working window in UTC, and the working time of the calendar before it."""
+
+    opens: datetime
+    closes: datetime
+    worked_before: timedelta
+
+    @property
+    def length(self) -> timedelta:
+        return self.closes - self.opens
+
+
 # -- working hours --------------------------------------------------------------------------
 def _window(hours: WorkingHours) -> tuple[time, time] | None:
     start = time.fromisoformat(hours.start)
@@ -97,45 +127,97 @@ def _window_length(hours: WorkingHours) -> timedelta | None:
     return datetime.combine(day, window[1]) - datetime.combine(day, window[0])
 
 
+def working_windows(
+    after: datetime, hours: WorkingHours, tz: ZoneInfo
+) -> Iterator[tuple[datetime, datetime]]:
+    """The working windows (opens, closes) in UTC that close after ``after``, in order.
+
+    Nothing for a plan without a usable window; at most ten years of them otherwise.
+    """
+    window = _window(hours)
+    if window is None:
+        return
+    days = {WEEKDAYS.index(day) for day in hours.days}
+    day = after.astimezone(tz).date()
+    for _ in range(_MAX_DAYS):
+        if day.weekday() in days:
+            opens = datetime.combine(day, window[0], tzinfo=tz).astimezone(UTC)
+            closes = datetime.combine(day, window[1], tzinfo=tz).astimezone(UTC)
+            if closes > after and opens < closes:
+                yield opens, closes
+        day += timedelta(days=1)
+
+
 def add_working_hours(
     start: datetime, duration: timedelta, hours: WorkingHours, tz: ZoneInfo
 ) -> datetime:
-    """``start`` plus ``duration`` counted only inside the working window (plan time zone).
+    """``start`` plus ``duration`` counted only inside the working windows (plan time zone).
 
     Friday 17:00 + 2h with 09:00–18:00 on weekdays is Monday 10:00. A result that falls on
     the end of a window stays there (Friday 16:00 + 2h is Friday 18:00). Without a usable
     window the duration is plain wall-clock time.
     """
-    window = _window(hours)
-    if window is None or duration <= timedelta(0):
+    if _window(hours) is None or duration <= timedelta(0):
         return start + max(duration, timedelta(0))
-    days = {WEEKDAYS.index(day) for day in hours.days}
     remaining = duration
-    local = start.astimezone(tz)
-    day = local.date()
-    for _ in range(_MAX_DAYS):
-        if day.weekday() in days:
-            opens = datetime.combine(day, window[0], tzinfo=tz)
-            closes = datetime.combine(day, window[1], tzinfo=tz)
-            begin = max(opens, local)
-            if begin < closes:
-                available = closes - begin
-                if remaining <= available:
-                    return (begin + remaining).astimezone(start.tzinfo)
-                remaining -= available
-        day += timedelta(days=1)
+    for opens, closes in working_windows(start, hours, tz):
+        begin = max(opens, start)
+        available = closes - begin
+        if remaining <= available:
+            return (begin + remaining).astimezone(start.tzinfo)
+        remaining -= available
     raise ValueError("working hours never come: check plan.working_hours")
+
+
+def working_duration(duration: timedelta, hours: WorkingHours) -> timedelta | None:
+    """A plan duration as working time: whole days are working days (the window's length).
+
+    None without a usable window (the duration then counts wall-clock time).
+    """
+    length = _window_length(hours)
+    if length is None:
+        return None
+    return length * duration.days + timedelta(seconds=duration.seconds)
 
 
 def add_working_time(
     start: datetime, duration: timedelta, hours: WorkingHours, tz: ZoneInfo
 ) -> datetime:
     """Like :func:`add_working_hours`, but whole days of ``duration`` are working days."""
-    length = _window_length(hours)
-    if length is None:
+    working = working_duration(duration, hours)
+    if working is None:
         return start + duration
-    working = length * duration.days + timedelta(seconds=duration.seconds)
     return add_working_hours(start, working, hours, tz)
+
+
+def longest_working_span(duration: timedelta, hours: WorkingHours) -> timedelta:
+    """An upper bound of ``add_working_time(b, duration) - b`` over every start ``b``.
+
+    Any seven days hold a week's working time (an hour less across a daylight-saving
+    change), so ``n`` weeks' worth takes at most ``n`` weeks; one more week is the margin.
+    """
+    working = working_duration(duration, hours)
+    if working is None:
+        return duration
+    length = _window_length(hours)
+    assert length is not None
+    per_week = length * len(set(hours.days))
+    return timedelta(weeks=math.ceil(working / per_week) + 1)
+
+
+def working_calendar(
+    since: datetime, until: datetime, hours: WorkingHours, tz: ZoneInfo
+) -> list[WorkingWindow]:
+    """The working windows that close after ``since`` and open before ``until``, each with
+    the working time of the windows before it: what SQL needs to add working time."""
+    calendar: list[WorkingWindow] = []
+    worked = timedelta(0)
+    for opens, closes in working_windows(since, hours, tz):
+        if opens >= until:
+            break
+        calendar.append(WorkingWindow(opens, closes, worked))
+        worked += closes - opens
+    return calendar
 
 
 # -- deadlines ---------------------------------------------------------------------------------
@@ -147,34 +229,42 @@ def _add(
     return start + duration
 
 
-def _finished_at(incident: IncidentSnapshot) -> dict[Step, datetime]:
-    return {
-        record.step: record.completed_at
-        for record in incident.steps
-        if record.state in (StepState.DONE, StepState.SKIPPED) and record.completed_at is not None
-    }
+def _finished_at(incident: IncidentSnapshot, step: Step) -> datetime | None:
+    record = incident.step(step)
+    return record.completed_at if record.state in _FINISHED_STATES else None
 
 
-def _deadline_at(
-    step: Step,
-    deadline: Deadline,
-    incident: IncidentSnapshot,
-    finished: Mapping[Step, datetime],
-    hours: WorkingHours,
-    tz: ZoneInfo,
-    reopened_at: datetime | None,
-) -> datetime | None:
-    # Deadline.due_at gives the start plus `within`; recompute from the start so that the
-    # review's `within` can be counted in working hours.
+def counts_from(step: Step, deadline: Deadline, incident: IncidentSnapshot) -> datetime | None:
+    """When ``step``'s ``deadline`` starts counting: the opening, or when its ``after`` step
+    was done or skipped (None while it is not); for a step of the round since the last
+    reopening (not finished before it), never before that reopening."""
     if deadline.after is None:
-        counts_from: datetime | None = incident.opened_at
+        start: datetime | None = incident.opened_at
     else:
-        counts_from = finished.get(deadline.after)
-    if counts_from is None:
-        return None  # the step it counts from is not done yet
-    if incident.generation > 0 and reopened_at is not None:
-        counts_from = max(counts_from, reopened_at)
-    return _add(step, counts_from, deadline.within, hours, tz)
+        start = _finished_at(incident, deadline.after)
+    if start is None:
+        return None
+    reopened = incident.reopened_at
+    finished = _finished_at(incident, step)
+    if reopened is not None and (finished is None or finished >= reopened):
+        start = max(start, reopened)
+    return start
+
+
+def deadline_of(
+    step: Step,
+    incident: IncidentSnapshot,
+    type_plan: TypePlan,
+    working_hours: WorkingHours,
+    tz: ZoneInfo,
+) -> datetime | None:
+    """The plan's deadline for ``step`` of ``incident``, whatever the step's state; None
+    when the step has no deadline or the step it counts from is not finished."""
+    deadline = type_plan.deadline(step, incident.severity)
+    if deadline is None:
+        return None
+    start = counts_from(step, deadline, incident)
+    return None if start is None else _add(step, start, deadline.within, working_hours, tz)
 
 
 def step_deadlines(
@@ -183,19 +273,15 @@ def step_deadlines(
     snoozes: Mapping[Step, datetime],
     working_hours: WorkingHours,
     tz: ZoneInfo,
-    reopened_at: datetime | None = None,
 ) -> list[StepDeadline]:
     """The deadlines of the steps still to do (pending or in progress), in step order."""
     if incident.status is IncidentStatus.CLOSED:
         return []
-    finished = _finished_at(incident)
     found: list[StepDeadline] = []
     for step, deadline in type_plan.deadline_map(incident.severity).items():
         if incident.step(step).state not in _OPEN_STATES:
             continue
-        deadline_at = _deadline_at(
-            step, deadline, incident, finished, working_hours, tz, reopened_at
-        )
+        deadline_at = deadline_of(step, incident, type_plan, working_hours, tz)
         if deadline_at is None:
             continue
         snoozed = snoozes.get(step)
@@ -212,15 +298,13 @@ def due_reminders(
     snoozes: Mapping[Step, datetime],
     working_hours: WorkingHours,
     tz: ZoneInfo,
-    *,
-    reopened_at: datetime | None = None,
 ) -> list[DueReminder]:
     """Every reminder and escalation due at ``now``, oldest first.
 
     Stateless: what already fired is the caller's business (the scan's claim rows).
     """
     due: list[DueReminder] = []
-    for item in step_deadlines(incident, type_plan, snoozes, working_hours, tz, reopened_at):
+    for item in step_deadlines(incident, type_plan, snoozes, working_hours, tz):
         if now >= item.remind_at:
             due.append(DueReminder(item.step, REMINDER, item.remind_at, item.deadline_at))
         if now >= item.escalate_at:

@@ -68,6 +68,7 @@ class IncidentSnapshot:
     resolution_summary: str | None = None
     cause_category: CauseCategory | None = None
     generation: int = 0  # how many times it was reopened
+    reopened_at: datetime | None = None  # when it was last reopened
 
     @property
     def key(self) -> str:

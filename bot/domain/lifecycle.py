@@ -409,6 +409,7 @@ def reopen(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
             "resolved_at": None,
             "closed_at": None,
             "generation": incident.generation + 1,  # re-arms reminders for this round
+            "reopened_at": at,  # step deadlines count from here on
         },
         timeline=(
             TimelineNote(

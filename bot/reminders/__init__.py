@@ -42,6 +42,9 @@ class Reminders:
         self.interval_seconds = interval_seconds
         self._scheduler: BackgroundScheduler | None = None
         self._failures = 0
+        # Scheduled scans that completed: a scan that starts after a change (a deadline
+        # passing) has seen it once this grows by two.
+        self.scans = 0
 
     def tick(self) -> None:
         """One scheduled scan; a failure (database down) is retried next tick and logged
@@ -54,6 +57,7 @@ class Reminders:
             self._failures += 1
         else:
             self._failures = 0
+            self.scans += 1
 
     def start(self) -> None:
         if self._scheduler is not None:

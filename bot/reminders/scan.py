@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -40,7 +40,7 @@ from bot.domain.types import IncidentStatus, Step, StepState
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
-from bot.storage.models import IncidentRow, ReminderRow, SnoozeRow, StepRow, TimelineRow
+from bot.storage.models import IncidentRow, ReminderRow, SnoozeRow, StepRow
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,6 @@ class _Loaded:
     incidents: list[IncidentSnapshot]
     snoozes: dict[int, dict[Step, datetime]]
     fired: dict[tuple[int, str, int], ReminderRow]  # (incident, step, level), this round
-    reopened_at: dict[int, datetime]
 
 
 class ReminderScanner:
@@ -111,7 +110,6 @@ class ReminderScanner:
                 loaded.snoozes.get(incident.number, {}),
                 self._plan.working_hours,
                 self._plan.tz,
-                reopened_at=loaded.reopened_at.get(incident.number),
             )
             for reminder in due:
                 fired = loaded.fired.get((incident.number, reminder.step.value, reminder.level))
@@ -135,8 +133,8 @@ class ReminderScanner:
         return claimed
 
     def _load(self) -> _Loaded:
-        """Open incidents with their steps and snoozes (one query), this round's fired
-        reminders (one query) and, for reopened incidents only, when they were reopened."""
+        """Open incidents with their steps and snoozes (one query) and this round's fired
+        reminders (one query)."""
         with self._db.session() as session:
             rows = session.exec(
                 select(IncidentRow, StepRow, SnoozeRow)
@@ -171,12 +169,10 @@ class ReminderScanner:
                     )
                 ).all():
                     fired[(reminder.incident_id, reminder.step, reminder.level)] = reminder
-            reopened = [number for number, row in by_id.items() if row.generation > 0]
-            reopened_at = _reopen_times(session, reopened) if reopened else {}
             incidents = [
                 repo.build_snapshot(row, tuple(steps[number]), {}) for number, row in by_id.items()
             ]
-        return _Loaded(incidents, dict(snoozes), fired, reopened_at)
+        return _Loaded(incidents, dict(snoozes), fired)
 
     # -- claiming ------------------------------------------------------------------------------
     def _claim(
@@ -322,17 +318,3 @@ def _still_due(session: Session, incident: IncidentSnapshot, step: Step) -> bool
         and status != IncidentStatus.CLOSED.value
         and generation == incident.generation
     )
-
-
-def _reopen_times(session: Session, numbers: list[int]) -> dict[int, datetime]:
-    """When each reopened incident was last reopened (its ``status`` timeline entry)."""
-    rows = session.exec(
-        select(TimelineRow.incident_id, func.max(TimelineRow.at))
-        .where(
-            col(TimelineRow.incident_id).in_(numbers),
-            col(TimelineRow.kind) == "status",
-            col(TimelineRow.text).startswith("reopened"),
-        )
-        .group_by(col(TimelineRow.incident_id))
-    ).all()
-    return {number: at for number, at in rows if at is not None}

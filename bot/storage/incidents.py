@@ -142,6 +142,7 @@ def build_snapshot(
         resolution_summary=row.resolution_summary,
         cause_category=CauseCategory(row.cause_category) if row.cause_category else None,
         generation=row.generation,
+        reopened_at=row.reopened_at,
     )
 
 

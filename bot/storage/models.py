@@ -61,6 +61,8 @@ class IncidentRow(SQLModel, table=True):
     cause_category: str | None = Field(default=None, max_length=40)
     # Bumped by every reopen, so reminders fired for an earlier round can fire again.
     generation: int = Field(default=0)
+    # When it was last reopened: step deadlines of the new round count from here.
+    reopened_at: datetime | None = _utc()
     updated_at: datetime = _utc(nullable=False)
 
 
@@ -264,3 +266,18 @@ class DigestRunRow(SQLModel, table=True):
     claimed_by: str = Field(max_length=100)
     late: bool = Field(default=False)
     posted_at: datetime | None = _utc()
+
+
+class InstallationRow(SQLModel, table=True):
+    """When the bot first ran on this database: one row, written once.
+
+    The weekly digest's schedule posts only the digests scheduled from then on, so a new
+    installation does not post, "late", a digest for a week before it existed. Databases
+    from before this table get the time of their oldest incident, event, job or digest.
+    """
+
+    __tablename__ = "installation"
+
+    # Always 1: the primary key keeps it one row.
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    installed_at: datetime = _utc(nullable=False)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from bot.digest import DigestScheduler
-from bot.digest.schedule import DIGEST_JOB, IsoWeek, claim
+from bot.digest.schedule import DIGEST_JOB, IsoWeek, claim, installed_at
 from bot.domain.clock import ManualClock
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from bot.storage.models import DigestRunRow, JobRow
+from bot.storage.models import DigestRunRow, InstallationRow, JobRow
 from tests.digest.fixture_week import digest_plan
 
 MONDAY_SLOT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 Asia/Shanghai
@@ -38,11 +38,16 @@ def test_a_week_is_claimed_once_with_its_job(db: Database) -> None:
     assert job.dedup_key == "digest:2026-W47" and job.payload["week"] == "2026-W47"
 
 
-def test_nothing_is_claimed_before_the_first_slot_of_the_week(db: Database) -> None:
-    clock = ManualClock(MONDAY_SLOT + timedelta(seconds=30))
+def test_each_scheduled_time_is_claimed_once_from_its_time_on(db: Database) -> None:
+    clock = ManualClock(MONDAY_SLOT - timedelta(days=1))  # running since Sunday
     scheduler = DigestScheduler(db, digest_plan(), clock, owner="one")
+    assert scheduler.check() is None  # W46's time was before the bot existed
+    clock.advance(days=1, seconds=-1)  # Monday 08:59:59
+    assert scheduler.check() is None
+    clock.advance(seconds=31)
     due = scheduler.check()
     assert due is not None and due.week == IsoWeek(2026, 47) and not due.late
+    assert scheduler.check() is None
     clock.advance(days=6, hours=23)  # the next Monday 08:59 local: still W47's slot
     assert scheduler.check() is None
     clock.advance(hours=1)
@@ -51,10 +56,27 @@ def test_nothing_is_claimed_before_the_first_slot_of_the_week(db: Database) -> N
     assert [r.week for r in _runs(db)] == ["2026-W47", "2026-W48"]
 
 
+def test_a_new_installation_posts_nothing_for_a_week_before_it_existed(db: Database) -> None:
+    # First started on Tuesday, the day after a scheduled time.
+    clock = ManualClock(MONDAY_SLOT + timedelta(days=1))
+    first = DigestScheduler(db, digest_plan(), clock, owner="first", tick_seconds=3600)
+    first.start()
+    first.stop()
+    assert _runs(db) == [] and _digest_jobs(db) == []
+    assert installed_at(db, clock.now() + timedelta(days=9)) == clock.now()  # kept, not moved
+    clock.advance(days=2)  # a restart changes nothing
+    second = DigestScheduler(db, digest_plan(), clock, owner="second", tick_seconds=3600)
+    assert second.check() is None
+    clock.set(MONDAY_SLOT + timedelta(days=7, seconds=5))  # its first scheduled time
+    due = second.check()
+    assert due is not None and str(due.week) == "2026-W48" and not due.late
+    assert [r.week for r in _runs(db)] == ["2026-W48"]
+
+
 def test_two_schedulers_on_one_postgres_claim_each_week_once(pg_url: str) -> None:
     replicas = [Database(pg_url) for _ in range(2)]
     upgrade(replicas[0].engine)
-    clock = ManualClock(MONDAY_SLOT + timedelta(seconds=5))
+    clock = ManualClock(MONDAY_SLOT - timedelta(minutes=1))
     woken: list[str] = []
     schedulers = [
         DigestScheduler(
@@ -71,6 +93,10 @@ def test_two_schedulers_on_one_postgres_claim_each_week_once(pg_url: str) -> Non
     claimed: list[list[str]] = [[] for _ in range(rounds)]
 
     def replica(n: int) -> None:
+        barrier.wait()
+        assert schedulers[n].check() is None  # both start, and record the installation, at once
+        if barrier.wait() == 0:
+            clock.advance(minutes=1, seconds=5)
         for week in range(rounds):
             barrier.wait()
             for _ in range(ticks):
@@ -94,6 +120,9 @@ def test_two_schedulers_on_one_postgres_claim_each_week_once(pg_url: str) -> Non
             f"digest:{w}" for w in weeks
         )
         assert len(woken) == rounds
+        with replicas[0].session() as session:
+            [installation] = session.exec(select(InstallationRow)).all()
+        assert installation.installed_at == MONDAY_SLOT - timedelta(minutes=1)
     finally:
         for database in replicas:
             database.dispose()
@@ -102,7 +131,8 @@ def test_two_schedulers_on_one_postgres_claim_each_week_once(pg_url: str) -> Non
 def test_a_missed_digest_is_claimed_late_at_start_up_and_a_restart_does_not_claim_again(
     db: Database,
 ) -> None:
-    # The bot was down on Monday morning and comes back on Wednesday.
+    # The bot ran last week, was down on Monday morning and comes back on Wednesday.
+    assert installed_at(db, MONDAY_SLOT - timedelta(days=5)) == MONDAY_SLOT - timedelta(days=5)
     clock = ManualClock(MONDAY_SLOT + timedelta(days=2, hours=3))
     first = DigestScheduler(db, digest_plan(), clock, owner="first", tick_seconds=3600)
     first.start()

@@ -457,6 +457,7 @@ def test_reopen_resets_the_fix_and_arms_a_new_round(snapshot: Any) -> None:
         "resolved_at": None,
         "closed_at": None,
         "generation": before.generation + 1,
+        "reopened_at": T2,
     }
     assert change.timeline[0].kind == "status"
     again = applied(before, change)

@@ -13,12 +13,16 @@ from bot.domain.deadlines import (
     REMINDER,
     add_working_hours,
     add_working_time,
+    deadline_of,
     due_reminders,
+    longest_working_span,
     step_deadlines,
+    working_calendar,
+    working_windows,
 )
 from bot.domain.incident import IncidentSnapshot, StepRecord, initial_steps
 from bot.domain.plan import Plan, load_plan
-from bot.domain.plan_sections import WorkingHours
+from bot.domain.plan_sections import WEEKDAYS, WorkingHours
 from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
 from tests.support import EXAMPLE_PLAN
 
@@ -62,18 +66,11 @@ def due(
     snap: IncidentSnapshot,
     now: datetime,
     snoozes: dict[Step, datetime] | None = None,
-    reopened_at: datetime | None = None,
 ) -> list[tuple[Step, int]]:
     return [
         (r.step, r.level)
         for r in due_reminders(
-            snap,
-            plan.for_type(snap.type),
-            now,
-            snoozes or {},
-            plan.working_hours,
-            plan.tz,
-            reopened_at=reopened_at,
+            snap, plan.for_type(snap.type), now, snoozes or {}, plan.working_hours, plan.tz
         )
     ]
 
@@ -262,7 +259,7 @@ def test_escalation_is_the_second_missed_deadline(plan: Plan) -> None:
     assert (Step.RESPOND, ESCALATION) in due(plan, snap, OPENED + timedelta(minutes=10))
 
 
-def test_reopened_round_counts_from_the_reopening(plan: Plan) -> None:
+def test_a_reopened_incident_counts_from_the_reopening(plan: Plan) -> None:
     resolved_at = OPENED + timedelta(hours=1)
     reopened_at = OPENED + timedelta(hours=10)
     snap = incident(
@@ -272,12 +269,83 @@ def test_reopened_round_counts_from_the_reopening(plan: Plan) -> None:
         investigate=done(Step.INVESTIGATE, resolved_at),
         notify=done(Step.NOTIFY, resolved_at),
     )
-    # Without knowing when it was reopened, the opening counts: resolve (4h) is long overdue.
+    # Had it not been reopened, resolve (4h from the opening) would be long overdue.
     assert due(plan, snap, reopened_at) == [(Step.RESOLVE, REMINDER), (Step.RESOLVE, ESCALATION)]
-    # Knowing it, the resolve deadline re-arms 4h after the reopening.
-    assert due(plan, snap, reopened_at, reopened_at=reopened_at) == []
+    reopened = replace(snap, reopened_at=reopened_at)
+    assert due(plan, reopened, reopened_at) == []
+    assert due(plan, reopened, reopened_at + timedelta(hours=3, minutes=59)) == []
     later = reopened_at + timedelta(hours=4)
-    assert due(plan, snap, later, reopened_at=reopened_at) == [(Step.RESOLVE, REMINDER)]
-    # The first round ignores reopened_at.
-    first = replace(snap, generation=0)
-    assert due(plan, first, reopened_at, reopened_at=reopened_at) != []
+    assert due(plan, reopened, later) == [(Step.RESOLVE, REMINDER)]
+    assert due(plan, reopened, later + timedelta(hours=4)) == [
+        (Step.RESOLVE, REMINDER),
+        (Step.RESOLVE, ESCALATION),
+    ]
+    # A step counting from one finished after the reopening counts from that finish.
+    fixed = reopened_at + timedelta(hours=1)
+    resolved_again = replace(
+        reopened,
+        steps=tuple(done(Step.RESOLVE, fixed) if r.step is Step.RESOLVE else r for r in snap.steps),
+    )
+    review = deadline_of(
+        Step.REVIEW, resolved_again, plan.for_type(snap.type), plan.working_hours, plan.tz
+    )
+    assert review == add_working_time(fixed, timedelta(days=5), plan.working_hours, plan.tz)
+    # Steps finished before the reopening keep the deadlines of their round.
+    type_plan = plan.for_type(snap.type)
+    respond = deadline_of(Step.RESPOND, reopened, type_plan, plan.working_hours, plan.tz)
+    assert respond == OPENED + timedelta(minutes=10)
+
+
+def test_deadline_of_any_step_whatever_its_state(plan: Plan) -> None:
+    type_plan = plan.for_type(OorType.PAYMENT_FAILURE)
+    snap = incident(respond=done(Step.RESPOND, OPENED + timedelta(minutes=30)))
+
+    def of(step: Step, snapshot: IncidentSnapshot = snap) -> datetime | None:
+        return deadline_of(step, snapshot, type_plan, plan.working_hours, plan.tz)
+
+    assert of(Step.RESPOND) == OPENED + timedelta(minutes=10)  # done late: still its deadline
+    assert of(Step.REVIEW) is None  # resolve not finished
+    closed = replace(snap, status=IncidentStatus.CLOSED)
+    assert of(Step.RESPOND, closed) == OPENED + timedelta(minutes=10)
+    # Deadlines the reminders use are these very ones.
+    [*found] = step_deadlines(incident(), type_plan, {}, plan.working_hours, plan.tz)
+    assert all(d.deadline_at == of(d.step, incident()) for d in found)
+
+
+# -- the working calendar the digest adds working time with ------------------------------------
+def test_working_windows_and_calendar() -> None:
+    saturday = local(2026, 11, 28, 10, 0)
+    windows = working_windows(saturday, HOURS, SHANGHAI)
+    assert next(windows) == (local(2026, 11, 30, 9, 0), local(2026, 11, 30, 18, 0))
+    assert next(windows) == (local(2026, 12, 1, 9, 0), local(2026, 12, 1, 18, 0))
+    # Inside a window: that window comes first.
+    assert next(working_windows(local(2026, 11, 30, 12, 0), HOURS, SHANGHAI))[0] == local(
+        2026, 11, 30, 9, 0
+    )
+    calendar = working_calendar(saturday, local(2026, 12, 2, 12, 0), HOURS, SHANGHAI)
+    assert [(w.opens, w.worked_before) for w in calendar] == [
+        (local(2026, 11, 30, 9, 0), timedelta(0)),
+        (local(2026, 12, 1, 9, 0), timedelta(hours=9)),
+        (local(2026, 12, 2, 9, 0), timedelta(hours=18)),
+    ]
+    assert working_calendar(saturday, saturday, WorkingHours(days=[]), SHANGHAI) == []
+
+
+def test_the_longest_span_of_a_working_deadline_bounds_every_start() -> None:
+    for within in (timedelta(hours=2), timedelta(days=3), timedelta(days=5), timedelta(days=7)):
+        span = longest_working_span(within, HOURS)
+        start = local(2026, 11, 20, 17, 59)  # Friday evening, before a weekend
+        for hour in range(0, 24 * 14, 5):
+            moment = start + timedelta(hours=hour)
+            assert add_working_time(moment, within, HOURS, SHANGHAI) - moment <= span
+    assert longest_working_span(timedelta(days=1), WorkingHours(days=[])) == timedelta(days=1)
+
+
+def test_a_window_with_a_daylight_saving_change_counts_real_time() -> None:
+    new_york = ZoneInfo("America/New_York")
+    night = WorkingHours(days=list(WEEKDAYS), start="00:00", end="04:00")
+    # 2026-11-01: 01:00-02:00 happens twice, so that night's window is five hours long.
+    start = datetime(2026, 10, 31, 23, 0, tzinfo=new_york)
+    result = add_working_hours(start, timedelta(hours=4), night, new_york)
+    assert result == datetime(2026, 11, 1, 4, 0, tzinfo=UTC) + timedelta(hours=4)
+    assert result.astimezone(new_york).strftime("%H:%M %Z") == "03:00 EST"

@@ -166,6 +166,10 @@ def test_reopening_re_arms_the_steps_still_to_do(db: Database, plan: Plan) -> No
     run(lambda s, a, t: lifecycle.resolve(s, a, t, "switched acquirer"))
     clock.advance(hours=1)
     run(lifecycle.reopen)
+    with db.session() as session:
+        row = repo.get_row(session, number)
+        assert row is not None and row.generation == 1
+        assert row.reopened_at == clock.now() and row.reopened_at.tzinfo is UTC
     assert scanner.scan() == []  # the reopened round counts from the reopening
     clock.advance(hours=3, minutes=59)
     assert scanner.scan() == []

@@ -1,0 +1,131 @@
+"""The migrations on SQLite (batch mode) and PostgreSQL: they build the models' schema, and
+0004 / 0005 fill their new columns from what an existing database already holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel, select
+
+from bot.storage.db import Database
+from bot.storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.storage.models import IncidentRow, InstallationRow
+
+
+@pytest.fixture
+def empty(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def migrate_to(db: Database, revision: str, *, down: bool = False) -> None:
+    cfg = alembic_config()
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+        conn.commit()
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+
+def stored(db: Database, value: datetime) -> object:
+    """A datetime as the database takes it raw (SQLite: naive UTC text)."""
+    return value.replace(tzinfo=None) if db.engine.dialect.name == "sqlite" else value
+
+
+def add_incident(db: Database, number: int, opened: datetime, generation: int = 0) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incident (id, type, title, severity, status, source, opened_at,"
+                " details, event_count, generation, updated_at) VALUES (:id, 'payment_failure',"
+                " 'x', 'sev2', 'open', 'native', :at, '{}', 1, :generation, :at)"
+            ),
+            {"id": number, "at": stored(db, opened), "generation": generation},
+        )
+
+
+def add_entry(db: Database, number: int, at_: datetime, kind: str, entry: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO timeline_entry (incident_id, at, actor, kind, text, data)"
+                " VALUES (:n, :at, 'U01ALICE', :kind, :text, '{}')"
+            ),
+            {"n": number, "at": stored(db, at_), "kind": kind, "text": entry},
+        )
+
+
+def test_the_migrations_build_the_models_schema(empty: Database) -> None:
+    upgrade(empty.engine)
+    assert current_revision(empty.engine) == head_revision() == "0005"
+    with empty.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_reopened_at_is_filled_from_the_timeline(empty: Database) -> None:
+    migrate_to(empty, "0003")
+    add_incident(empty, 1, at(2), generation=2)  # reopened twice: the later one counts
+    add_entry(empty, 1, at(3), "status", "reopened the incident (step 4 … pending again)")
+    add_entry(empty, 1, at(4), "status", "closed the incident")
+    add_entry(empty, 1, at(5), "status", "reopened the incident (step 4 … pending again)")
+    add_entry(empty, 1, at(6), "note", "reopened the valve")  # a note, not a reopening
+    add_incident(empty, 2, at(2))  # never reopened
+    add_entry(empty, 2, at(3), "note", "reopened? no")
+    upgrade(empty.engine)
+    with empty.session() as session:
+        rows = {r.id: r.reopened_at for r in session.exec(select(IncidentRow)).all()}
+    assert rows == {1: at(5), 2: None}
+    assert rows[1] is not None and rows[1].tzinfo is UTC
+
+
+def test_an_existing_database_is_dated_by_its_oldest_record(empty: Database) -> None:
+    migrate_to(empty, "0004")
+    add_incident(empty, 1, at(9))
+    add_incident(empty, 2, at(4, 7))
+    with empty.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO digest_run (week, claimed_at, claimed_by, late)"
+                " VALUES ('2026-W45', :at, 'x', false)"
+            ),
+            {"at": stored(empty, at(10))},
+        )
+    upgrade(empty.engine)
+    with empty.session() as session:
+        [row] = session.exec(select(InstallationRow)).all()
+    assert (row.id, row.installed_at) == (1, at(4, 7))
+
+
+def test_a_new_database_has_no_installation_until_the_bot_starts(empty: Database) -> None:
+    upgrade(empty.engine)
+    with empty.session() as session:
+        assert session.exec(select(InstallationRow)).all() == []
+
+
+def test_downgrade_and_upgrade_again_with_rows_referring_to_the_incident(
+    empty: Database,
+) -> None:
+    upgrade(empty.engine)
+    add_incident(empty, 1, at(2), generation=1)
+    add_entry(empty, 1, at(3), "status", "reopened the incident")
+    migrate_to(empty, "0003", down=True)
+    assert current_revision(empty.engine) == "0003"
+    upgrade(empty.engine)
+    with empty.session() as session:
+        [incident] = session.exec(select(IncidentRow)).all()
+        [installation] = session.exec(select(InstallationRow)).all()
+    assert incident.reopened_at == at(3) and installation.installed_at == at(2)
+    if empty.engine.dialect.name == "sqlite":  # off while migrating, on again afterwards
+        with empty.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
