@@ -154,6 +154,19 @@ class NotificationDraftRow(SQLModel, table=True):
     """A customer notification (step 5), from draft to approval and delivery."""
 
     __tablename__ = "notification_draft"
+    # One waiting draft per channel and language: `/oor notify` twice (or two replicas
+    # handling two clicks) must not put two drafts of one message up for approval.
+    __table_args__ = (
+        Index(
+            "uq_notification_draft_waiting",
+            "incident_id",
+            "channel",
+            "locale",
+            unique=True,
+            sqlite_where=text("state = 'draft'"),
+            postgresql_where=text("state = 'draft'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
 from bot.storage.db import Database
@@ -67,7 +68,7 @@ def add_entry(db: Database, number: int, at_: datetime, kind: str, entry: str) -
 
 def test_the_migrations_build_the_models_schema(empty: Database) -> None:
     upgrade(empty.engine)
-    assert current_revision(empty.engine) == head_revision() == "0005"
+    assert current_revision(empty.engine) == head_revision() == "0006"
     with empty.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -129,3 +130,26 @@ def test_downgrade_and_upgrade_again_with_rows_referring_to_the_incident(
     if empty.engine.dialect.name == "sqlite":  # off while migrating, on again afterwards
         with empty.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_one_waiting_draft_per_channel_and_language(empty: Database) -> None:
+    upgrade(empty.engine)
+    add_incident(empty, 1, at(2))
+
+    def draft(channel: str, locale: str, state: str) -> None:
+        with empty.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO notification_draft (incident_id, channel, locale, body, state,"
+                    " drafted_by, drafted_at) VALUES (1, :channel, :locale, 'x', :state,"
+                    " 'U01ALICE', :at)"
+                ),
+                {"channel": channel, "locale": locale, "state": state, "at": stored(empty, at(2))},
+            )
+
+    draft("sms", "zh-CN", "discarded")
+    draft("sms", "zh-CN", "approved")
+    draft("sms", "zh-CN", "draft")  # decided ones do not count
+    draft("sms", "en", "draft")
+    with pytest.raises(IntegrityError):
+        draft("sms", "zh-CN", "draft")
