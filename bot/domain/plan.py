@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -139,13 +138,6 @@ class Deadline(_Model):
             return Step(value)
         names = ", ".join([_OPENED, *_STEP_VALUES])
         raise ValueError(f"unknown step {value!r}; expected one of {names}")
-
-    def due_at(self, opened_at: datetime, done_at: Mapping[Step, datetime]) -> datetime | None:
-        """When the step is due; None while the step it counts from is not done yet."""
-        if self.after is None:
-            return opened_at + self.within
-        start = done_at.get(self.after)
-        return None if start is None else start + self.within
 
     def describe(self) -> str:
         """``within 5m`` / ``within 5d after resolve`` (for the board and `plan check`)."""

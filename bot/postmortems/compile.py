@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot.domain.deadlines import deadline_of
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.plan import Plan
 from bot.domain.types import Role, Step, StepState
@@ -77,16 +78,16 @@ class _People:
 def _deadline_text(
     plan: Plan, snapshot: IncidentSnapshot, step: Step, done: Mapping[Step, datetime]
 ) -> str:
-    deadline = plan.for_type(snapshot.type).deadline(step, snapshot.severity)
+    type_plan = plan.for_type(snapshot.type)
+    deadline = type_plan.deadline(step, snapshot.severity)
     if deadline is None:
         return MISSING
     text = deadline.describe()
     finished = done.get(step)
-    # The review deadline counts working hours only: no met/late verdict from wall time.
-    if finished is None or step is Step.REVIEW:
-        return text
-    due = deadline.due_at(snapshot.opened_at, done)
-    if due is None:
+    # The same deadline the reminders chased and the digest counts (working hours for the
+    # review, the reopening for a reopened incident), so the three never disagree.
+    due = deadline_of(step, snapshot, type_plan, plan.working_hours, plan.tz)
+    if finished is None or due is None:
         return text
     if finished <= due:
         return f"{text}: met"

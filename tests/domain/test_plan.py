@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -142,16 +142,6 @@ def test_severity_overrides_fall_back_to_the_type_deadlines() -> None:
     assert list(sev1) == list(Step)
     # A severity without overrides, or none given, uses the type's deadlines.
     assert type_plan.deadline(Step.RESPOND, Severity.SEV3) == type_plan.deadline(Step.RESPOND)
-
-
-def test_deadline_due_at() -> None:
-    opened = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
-    resolved = opened + timedelta(hours=3)
-    respond = Deadline(within=timedelta(minutes=5))
-    review = Deadline(within=timedelta(days=5), after=Step.RESOLVE)
-    assert respond.due_at(opened, {}) == opened + timedelta(minutes=5)
-    assert review.due_at(opened, {}) is None  # resolve not done yet: no clock running
-    assert review.due_at(opened, {Step.RESOLVE: resolved}) == resolved + timedelta(days=5)
 
 
 @pytest.mark.parametrize(

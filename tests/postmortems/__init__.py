@@ -35,7 +35,7 @@ NAMES = {
 }
 
 
-def _done(
+def done_record(
     step: Step, by: str, at: datetime, started: datetime | None = None, **kw: str
 ) -> StepRecord:
     return StepRecord(
@@ -51,16 +51,16 @@ def _done(
 
 def sample_snapshot(*, closed: bool = True, notify: bool = True) -> IncidentSnapshot:
     steps = (
-        _done(Step.RESPOND, "U01ALICE", ACKED),
-        _done(Step.RECORD, "U02BOB", RECORDED),
-        _done(Step.INVESTIGATE, "U02BOB", FOUND, started=OPENED + timedelta(minutes=6)),
-        _done(
+        done_record(Step.RESPOND, "U01ALICE", ACKED),
+        done_record(Step.RECORD, "U02BOB", RECORDED),
+        done_record(Step.INVESTIGATE, "U02BOB", FOUND, started=OPENED + timedelta(minutes=6)),
+        done_record(
             Step.RESOLVE,
             "U02BOB",
             RESOLVED,
             note="Switched Alipay traffic to the backup acquirer",
         ),
-        _done(Step.NOTIFY, "U03CAROL", NOTIFIED, note="SMS to 312 customers")
+        done_record(Step.NOTIFY, "U03CAROL", NOTIFIED, note="SMS to 312 customers")
         if notify
         else StepRecord(Step.NOTIFY),
         StepRecord(Step.REVIEW),

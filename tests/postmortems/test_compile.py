@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.domain.incident import StepRecord, TimelineEntry
+from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.plan import Plan
 from bot.domain.types import Step, StepState
 from bot.postmortems.compile import compile_postmortem
@@ -23,6 +23,7 @@ from tests.postmortems import (
     OPENED,
     RECORDED,
     RESOLVED,
+    done_record,
     sample_action_items,
     sample_notes,
     sample_snapshot,
@@ -179,3 +180,33 @@ def test_golden_document(plan: Plan) -> None:
     if os.environ.get("OOR_UPDATE_GOLDEN"):
         GOLDEN.write_text(markdown, encoding="utf-8")
     assert markdown == GOLDEN.read_text(encoding="utf-8")
+
+
+def _reviewed(resolved: datetime, reviewed: datetime) -> IncidentSnapshot:
+    snapshot = sample_snapshot()
+    steps = tuple(
+        done_record(Step.RESOLVE, "U02BOB", resolved)
+        if record.step is Step.RESOLVE
+        else done_record(Step.REVIEW, "U01ALICE", reviewed)
+        if record.step is Step.REVIEW
+        else record
+        for record in snapshot.steps
+    )
+    return replace(snapshot, steps=steps, resolved_at=resolved)
+
+
+def test_review_deadline_counts_working_days_like_the_reminders(plan: Plan) -> None:
+    # Fixed on Friday 27 Nov at 16:00 in Shanghai; the review is due within 5 working days
+    # (09:00–18:00, Monday to Friday): Friday 4 Dec at 16:00, not Wednesday 2 Dec.
+    resolved = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    on_thursday = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 10:00 local
+    on_monday = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 local, a working day late
+
+    def review_row(reviewed: datetime) -> str:
+        md = compile_postmortem(
+            _reviewed(resolved, reviewed), sample_timeline(), sample_notes(), [], 2, plan
+        ).markdown
+        return next(line for line in md.splitlines() if line.startswith("| 6 |"))
+
+    assert "within 5d after resolve: met" in review_row(on_thursday)
+    assert "within 5d after resolve: **late by 2d 18h" in review_row(on_monday)
