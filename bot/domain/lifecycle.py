@@ -85,6 +85,15 @@ def _done(record: StepRecord, actor: str, at: datetime, note: str | None = None)
     )
 
 
+def _takes_role(incident: IncidentSnapshot, role: Role, actor: str) -> tuple[dict[Role, str], str]:
+    """Whoever first does a role's work holds the role if nobody does yet: the first to
+    investigate or resolve is the tech lead, the first to notify customers is on comms —
+    as the first to acknowledge is the commander. ``/oor assign`` changes it any time."""
+    if role in incident.roles:
+        return {}, ""
+    return {role: actor}, f" and takes the {role.label.lower()} role"
+
+
 # -- step 1 ---------------------------------------------------------------------------
 def acknowledge(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
     _require_not_closed(incident)
@@ -151,17 +160,21 @@ def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: s
     current = incident.step(Step.INVESTIGATE)
     steps: tuple[StepRecord, ...] = ()
     notes = [TimelineNote("finding", f"finding: {finding}")]
+    roles: dict[Role, str] = {}
     if current.state is StepState.PENDING:
+        roles, takes = _takes_role(incident, Role.TECH, actor)
         steps = (replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),)
         notes.insert(
             0,
             TimelineNote(
                 "step",
-                f"started investigating ({_step_label(Step.INVESTIGATE)} in progress)",
+                f"started investigating ({_step_label(Step.INVESTIGATE)} in progress){takes}",
                 announce=False,
             ),
         )
-    return Change(steps=steps, timeline=tuple(notes), reply="Finding added to the timeline.")
+    return Change(
+        steps=steps, roles=roles, timeline=tuple(notes), reply="Finding added to the timeline."
+    )
 
 
 def finish_investigation(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
@@ -169,10 +182,14 @@ def finish_investigation(incident: IncidentSnapshot, actor: str, at: datetime) -
     current = incident.step(Step.INVESTIGATE)
     if current.state is StepState.DONE:
         return _unchanged("The investigation is already marked done.")
+    roles, takes = _takes_role(incident, Role.TECH, actor)
     return Change(
         steps=(_done(current, actor, at),),
+        roles=roles,
         timeline=(
-            TimelineNote("step", f"finished investigating ({_step_label(Step.INVESTIGATE)} done)"),
+            TimelineNote(
+                "step", f"finished investigating ({_step_label(Step.INVESTIGATE)} done){takes}"
+            ),
         ),
         reply="Investigation marked done.",
     )
@@ -205,8 +222,10 @@ def resolve(
     investigate = incident.step(Step.INVESTIGATE)
     if investigate.state in (StepState.PENDING, StepState.IN_PROGRESS):
         steps.append(_done(investigate, actor, at))
+    roles, takes = _takes_role(incident, Role.TECH, actor)
     return Change(
         steps=tuple(steps),
+        roles=roles,
         incident={
             "status": IncidentStatus.RESOLVED.value,
             "resolved_at": at,
@@ -216,7 +235,7 @@ def resolve(
         timeline=(
             TimelineNote(
                 "step",
-                f"resolved the incident ({_step_label(Step.RESOLVE)} done). Cause: "
+                f"resolved the incident ({_step_label(Step.RESOLVE)} done){takes}. Cause: "
                 f"{cause.label} ({cause.label_zh}). {summary}",
             ),
         ),
@@ -238,11 +257,13 @@ def mark_notified(
     current = incident.step(Step.NOTIFY)
     if current.state is StepState.DONE:
         return _unchanged("Customers were already notified for this incident.")
-    text = f"notified customers ({_step_label(Step.NOTIFY)} done)"
+    roles, takes = _takes_role(incident, Role.COMMS, actor)
+    text = f"notified customers ({_step_label(Step.NOTIFY)} done){takes}"
     if note:
         text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
+        roles=roles,
         timeline=(TimelineNote("step", text),),
         reply="Step 5 is done.",
     )
@@ -258,10 +279,14 @@ def start_step(incident: IncidentSnapshot, actor: str, at: datetime, step: Step)
     current = incident.step(step)
     if current.state is not StepState.PENDING:
         return _unchanged(f"Step {step.number} is already {current.state.value.replace('_', ' ')}.")
+    roles, takes = _takes_role(incident, Role.COMMS, actor) if step is Step.NOTIFY else ({}, "")
     return Change(
         steps=(replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),),
+        roles=roles,
         timeline=(
-            TimelineNote("step", f"started {_step_label(step)} (in progress)", announce=False),
+            TimelineNote(
+                "step", f"started {_step_label(step)} (in progress){takes}", announce=False
+            ),
         ),
         reply=f"Step {step.number} is in progress.",
     )

@@ -286,7 +286,9 @@ def test_notify_may_happen_before_the_fix() -> None:
 def test_notify_without_a_note() -> None:
     change = lifecycle.mark_notified(incident(), BOB, T1)
     assert only_step(change).note is None
-    assert change.timeline[0].text == "notified customers (step 5 notify customers (通知客户) done)"
+    assert change.timeline[0].text == (
+        "notified customers (step 5 notify customers (通知客户) done) and takes the comms role"
+    )
 
 
 @pytest.mark.parametrize(
@@ -295,10 +297,10 @@ def test_notify_without_a_note() -> None:
 def test_notes_of_steps_5_and_6_are_trimmed_and_blank_is_none(mark: Any) -> None:
     blank = mark(resolved(), BOB, T2, "   ")
     assert only_step(blank).note is None
-    assert blank.timeline[0].text.endswith("done)")
+    assert ":" not in blank.timeline[0].text.split("done)")[-1]  # no dangling ": "
     padded = mark(resolved(), BOB, T2, "  done by SMS \n")
     assert only_step(padded).note == "done by SMS"
-    assert padded.timeline[0].text.endswith("done): done by SMS")
+    assert padded.timeline[0].text.endswith(": done by SMS")
 
 
 def test_review_needs_the_fix_first() -> None:
@@ -481,4 +483,26 @@ def test_the_whole_flow_in_order() -> None:
         snap = applied(snap, command(snap))
     assert snap.status is IncidentStatus.CLOSED
     assert {r.state for r in snap.steps} == {StepState.DONE}
-    assert snap.roles == {Role.COMMANDER: ALICE}
+    assert snap.roles == {Role.COMMANDER: ALICE, Role.TECH: BOB, Role.COMMS: CAROL}
+
+
+def test_whoever_first_does_a_roles_work_holds_the_role() -> None:
+    # The first to investigate or resolve is the tech lead, the first to notify is on comms.
+    found = lifecycle.add_finding(incident(), BOB, T1, "CHANNEL_BLOCKED from the acquirer")
+    assert found.roles == {Role.TECH: BOB}
+    assert found.timeline[0].text.endswith("in progress) and takes the tech lead role")
+    assert lifecycle.finish_investigation(incident(), BOB, T1).roles == {Role.TECH: BOB}
+    resolved = lifecycle.resolve(incident(), CAROL, T1, "switched acquirer")
+    assert resolved.roles == {Role.TECH: CAROL}
+    assert lifecycle.start_step(incident(), CAROL, T1, Step.NOTIFY).roles == {Role.COMMS: CAROL}
+    assert lifecycle.mark_notified(incident(), CAROL, T1).roles == {Role.COMMS: CAROL}
+    assert lifecycle.start_step(incident(), CAROL, T1, Step.REVIEW).roles == {}
+
+
+def test_a_held_role_is_not_taken_over_by_doing_its_work() -> None:
+    held = incident(roles={Role.TECH: ALICE, Role.COMMS: ALICE})
+    resolved = lifecycle.resolve(held, BOB, T1, "restarted the gateway")
+    assert resolved.roles == {}
+    assert "takes" not in resolved.timeline[0].text
+    assert lifecycle.mark_notified(held, BOB, T1).roles == {}
+    assert lifecycle.add_finding(held, BOB, T1, "disk full").roles == {}
