@@ -65,6 +65,7 @@ def incident_summary(snapshot: IncidentSnapshot) -> dict[str, Any]:
         "opened_at": iso(snapshot.opened_at),
         "resolved_at": iso(snapshot.resolved_at),
         "closed_at": iso(snapshot.closed_at),
+        "reopened_at": iso(snapshot.reopened_at),
         "channel_id": snapshot.channel_id,
         "channel_name": snapshot.channel_name,
         "steps": {r.step.value: r.state.value for r in _steps_in_order(snapshot)},

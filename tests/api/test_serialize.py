@@ -33,6 +33,7 @@ SUMMARY_KEYS = {
     "opened_at",
     "resolved_at",
     "closed_at",
+    "reopened_at",
     "channel_id",
     "channel_name",
     "steps",
@@ -101,7 +102,9 @@ def test_summary_has_the_listed_fields_and_every_step_in_order() -> None:
     assert summary["severity"] == "sev1" and summary["status"] == "resolved"
     assert summary["opened_at"] == "2026-11-25T04:30:00Z"
     assert summary["resolved_at"] == "2026-11-25T06:30:00Z"
-    assert summary["closed_at"] is None
+    assert summary["closed_at"] is None and summary["reopened_at"] is None
+    reopened = incident_summary(_snapshot(reopened_at=OPENED + timedelta(hours=3), generation=1))
+    assert reopened["reopened_at"] == "2026-11-25T07:30:00Z"
     assert list(summary["steps"].items()) == [
         ("respond", "done"),
         ("record", "skipped"),
