@@ -65,6 +65,11 @@ class Step(StrEnum):
     def label_zh(self) -> str:
         return _STEP_LABELS[self][1]
 
+    @property
+    def owner_role(self) -> Role | None:
+        """The role whose holder answers for the step (step 1 is how a commander emerges)."""
+        return _STEP_OWNERS.get(self)
+
 
 _STEP_LABELS = {
     Step.RESPOND: ("Rapid response", "快速响应"),
@@ -97,6 +102,15 @@ class Role(StrEnum):
     @property
     def label(self) -> str:
         return {"commander": "Commander", "tech": "Tech lead", "comms": "Comms"}[self.value]
+
+
+_STEP_OWNERS = {
+    Step.RECORD: Role.TECH,
+    Step.INVESTIGATE: Role.TECH,
+    Step.RESOLVE: Role.TECH,
+    Step.NOTIFY: Role.COMMS,
+    Step.REVIEW: Role.COMMANDER,
+}
 
 
 class CauseCategory(StrEnum):

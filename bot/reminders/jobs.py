@@ -85,14 +85,15 @@ class ReminderJobs:
         return incident.channel_id
 
     def owners(self, incident: IncidentSnapshot, step: Step) -> list[str]:
-        """Whom a reminder mentions: whoever started the step, else the commander, else the
-        plan's responders for the type."""
+        """Whom a reminder mentions: whoever started the step, else the holder of the step's
+        role (tech lead, comms), else the commander, else the plan's responders for the type."""
         record = incident.step(step)
         if record.state is StepState.IN_PROGRESS and record.started_by:
             return [record.started_by]
-        commander = incident.roles.get(Role.COMMANDER)
-        if commander:
-            return [commander]
+        for role in (step.owner_role, Role.COMMANDER):
+            holder = incident.roles.get(role) if role else None
+            if holder:
+                return [holder]
         resolved = self._directory.resolve(self._plan.all_responder_refs(incident.type))
         bot = self._gateway.bot_user_id()
         return [user for user in resolved.user_ids if user != bot]

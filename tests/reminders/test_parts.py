@@ -124,6 +124,19 @@ def test_owners_in_progress_then_commander_then_the_plan(db: Database, plan: Pla
     assert jobs_.owners(snapshot(), Step.RECORD) == ["U01ALICE", "U02BOB"]  # never the bot
 
 
+def test_owners_are_the_holders_of_the_steps_role_before_the_commander(
+    db: Database, plan: Plan
+) -> None:
+    jobs_ = handlers(db, plan, ManualClock(START), FakeGateway())
+    staffed = snapshot(
+        roles={Role.COMMANDER: "U01ALICE", Role.TECH: "U02BOB", Role.COMMS: "U03CAROL"}
+    )
+    assert jobs_.owners(staffed, Step.RESOLVE) == ["U02BOB"]
+    assert jobs_.owners(staffed, Step.NOTIFY) == ["U03CAROL"]
+    assert jobs_.owners(staffed, Step.REVIEW) == ["U01ALICE"]
+    assert jobs_.owners(snapshot(roles={Role.COMMANDER: "U01ALICE"}), Step.NOTIFY) == ["U01ALICE"]
+
+
 # -- jobs ------------------------------------------------------------------------------------------
 def _claimed_job(db: Database, kind: str) -> ClaimedJob:
     with db.session() as session:
