@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, Table, case, cast, func, or_, select, update
+from sqlalchemy import String, Table, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
@@ -126,55 +126,82 @@ def enqueue_coalesced(
     return insert_jobs(session, [row]) == 1
 
 
+# The claim and the finishing updates are built once and executed with parameters, so
+# every poll finds its compiled SQL in SQLAlchemy's cache.
+_FREE = or_(JOB.c.lease_until.is_(None), JOB.c.lease_until < bindparam("now"))
+_DUE = (
+    select(JOB.c.id)
+    .where(JOB.c.state == PENDING, JOB.c.run_after <= bindparam("now"), _FREE)
+    .order_by(JOB.c.run_after, JOB.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    # Computed once: as a plain IN (sub-select) PostgreSQL may run the LIMITed sub-select
+    # again for the UPDATE and lease more rows than asked for.
+    .cte("due")
+    .prefix_with("MATERIALIZED")
+)
+_KEY = JOB.c.dedup_key
+_CLAIM = (
+    update(JOB)
+    .where(JOB.c.id.in_(select(_DUE.c.id)), JOB.c.state == PENDING, _FREE)
+    .values(
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("lease_until"),
+        attempts=JOB.c.attempts + 1,
+        dedup_key=case(
+            (
+                _KEY.startswith(_COALESCE) & ~_KEY.contains(_CLAIMED),
+                _KEY + _CLAIMED + cast(JOB.c.id, String),
+            ),
+            else_=_KEY,
+        ),
+    )
+    .returning(*(JOB.c[name] for name in _CLAIMED_COLUMNS))
+)
+# Only the lease owner may finish a job: if its lease ran out and someone else took over,
+# it is theirs now.
+_OWNED = (
+    JOB.c.id == bindparam("job_id"),
+    JOB.c.lease_owner == bindparam("owner"),
+    JOB.c.state == PENDING,
+)
+_COMPLETE = (
+    update(JOB)
+    .where(*_OWNED)
+    .values(
+        state=DONE,
+        finished_at=bindparam("now"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=None,
+    )
+)
+_RETRY_VALUES: dict[str, Any] = {
+    "run_after": bindparam("run_after"),
+    "lease_owner": None,
+    "lease_until": None,
+    "last_error": bindparam("error"),
+    "needs_attention": bindparam("needs_attention"),
+}
+_RETRY = update(JOB).where(*_OWNED).values(_RETRY_VALUES).returning(_KEY)
+_RETRY_UNCOUNTED = _RETRY.values(attempts=case((JOB.c.attempts > 0, JOB.c.attempts - 1), else_=0))
+
+
 def claim_due(
     session: Bind, *, now: datetime, owner: str, lease: timedelta, limit: int
 ) -> list[ClaimedJob]:
     """Lease up to ``limit`` due jobs to ``owner``. Commit follows in the caller."""
-    free = or_(JOB.c.lease_until.is_(None), JOB.c.lease_until < now)
-    due = (
-        select(JOB.c.id)
-        .where(JOB.c.state == PENDING, JOB.c.run_after <= now, free)
-        .order_by(JOB.c.run_after, JOB.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        # Computed once: as a plain IN (sub-select) PostgreSQL may run the LIMITed
-        # sub-select again for the UPDATE and lease more rows than asked for.
-        .cte("due")
-        .prefix_with("MATERIALIZED")
-    )
-    key = JOB.c.dedup_key
-    waiting_coalesced = key.startswith(_COALESCE) & ~key.contains(_CLAIMED)
-    claim = (
-        update(JOB)
-        .where(JOB.c.id.in_(select(due.c.id)), JOB.c.state == PENDING, free)
-        .values(
-            lease_owner=owner,
-            lease_until=now + lease,
-            attempts=JOB.c.attempts + 1,
-            dedup_key=case((waiting_coalesced, key + _CLAIMED + cast(JOB.c.id, String)), else_=key),
-        )
-        .returning(*(JOB.c[name] for name in _CLAIMED_COLUMNS))
-    )
-    rows = sorted(session.execute(claim).all(), key=lambda r: (r.run_after, r.id))
+    params = {"now": now, "owner": owner, "lease_until": now + lease, "limit": limit}
+    rows = sorted(session.execute(_CLAIM, params).all(), key=lambda r: (r.run_after, r.id))
     return [ClaimedJob(r.id, r.kind, r.incident_id, r.payload, r.attempts) for r in rows]
 
 
-def _owned(job_id: int, owner: str) -> tuple[Any, ...]:
-    # Only the lease owner may finish a job: if our lease ran out and someone else took
-    # over, leave it to them.
-    return (JOB.c.id == job_id, JOB.c.lease_owner == owner, JOB.c.state == PENDING)
-
-
 def complete(session: Bind, job_id: int, *, owner: str, now: datetime) -> None:
-    session.execute(
-        update(JOB)
-        .where(*_owned(job_id, owner))
-        .values(state=DONE, finished_at=now, lease_owner=None, lease_until=None, last_error=None)
-    )
+    session.execute(_COMPLETE, {"job_id": job_id, "owner": owner, "now": now})
 
 
 def retry_later(
-    session: Session,
+    session: Bind,
     job_id: int,
     *,
     owner: str,
@@ -183,23 +210,20 @@ def retry_later(
     needs_attention: bool = False,
     count_attempt: bool = True,
 ) -> None:
-    values: dict[str, Any] = {
+    params = {
+        "job_id": job_id,
+        "owner": owner,
         "run_after": run_after,
-        "lease_owner": None,
-        "lease_until": None,
-        "last_error": error[:2000],
+        "error": error[:2000],
         "needs_attention": needs_attention,
     }
-    if not count_attempt:
-        values["attempts"] = case((JOB.c.attempts > 0, JOB.c.attempts - 1), else_=0)
-    key = session.execute(
-        update(JOB).where(*_owned(job_id, owner)).values(values).returning(JOB.c.dedup_key)
-    ).scalar_one_or_none()
+    stmt = _RETRY if count_attempt else _RETRY_UNCOUNTED
+    key = session.execute(stmt, params).scalar_one_or_none()
     if key is not None and key.startswith(_COALESCE) and _CLAIMED in key:
         _wait_again(session, job_id, key.rsplit(_CLAIMED, 1)[0])
 
 
-def _wait_again(session: Session, job_id: int, waiting_key: str) -> None:
+def _wait_again(session: Bind, job_id: int, waiting_key: str) -> None:
     """A coalesced job put back takes the waiting key again, unless a newer job already
     waits under it: then both are pending and both refresh, which is harmless."""
     try:
