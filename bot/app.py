@@ -44,7 +44,7 @@ from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.migrate import is_up_to_date
 from bot.wiring import Wiring
-from bot.worker import OutboxWorker, WorkerOptions
+from bot.worker import OutboxTurn, OutboxWorker, WorkerOptions
 
 log = structlog.get_logger(__name__)
 
@@ -99,6 +99,7 @@ def create_app(
 
     db = Database(settings.database_url)
     metrics = Metrics()
+    turn = OutboxTurn()  # outbox jobs run Python one at a time, Slack waits overlap
     gateway = SlackGateway(
         build_web_client(
             settings.slack_bot_token.get_secret_value(),
@@ -106,6 +107,7 @@ def create_app(
             settings.slack_timeout_seconds,
         ),
         metrics,
+        while_waiting=turn.lent,
     )
     directory = Directory(gateway)
     ingest = IngestService(db, plan)
@@ -115,7 +117,7 @@ def create_app(
     # The worker needs the handlers and the handlers need to wake the worker: build the
     # worker with an empty table and fill it in.
     handlers: dict[str, Any] = {}
-    worker = OutboxWorker(db, handlers, clock, metrics, worker_options)
+    worker = OutboxWorker(db, handlers, clock, metrics, worker_options, turn=turn)
     setup = ChannelSetup(db, gateway, directory, plan, clock, on_enqueued=worker.wake)
     handlers.update(setup.handlers())
 

@@ -10,6 +10,13 @@ again when its lease runs out. How an attempt ends decides what happens next:
 - permanent failure (``invalid_auth``, ``missing_scope``): parked until a restart, logged
   with the method; never dropped;
 - :class:`NotReady` (e.g. the channel does not exist yet): look again shortly.
+
+Jobs run ``threads`` at once so that their waits on Slack overlap, but only one of them
+runs Python at a time (:class:`OutboxTurn`). The webhook and slash-command paths share the
+process, and with them the GIL: each of their many short waits (a database round trip, a
+thread hand-off) ends by asking for the GIL back, and with four CPU-bound outbox threads
+it was always held. Measured at 300 grouped webhooks/s with Slack answering in ~1 ms, the
+webhook p99 was 220 ms with four outbox threads running Python freely, 35 ms with one.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,6 +68,41 @@ def backoff_for(attempt: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempt, 10)))
 
 
+class OutboxTurn:
+    """One outbox job at a time runs Python; the others may be waiting on Slack.
+
+    A job takes the turn for its whole run and lends it out while it waits on the network
+    (the Slack gateway calls :meth:`lent` around each request). Outside a job — a slash
+    command's handler calling Slack — lending is a no-op.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._mine = threading.local()
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        with self._lock:
+            self._mine.held = True
+            try:
+                yield
+            finally:
+                self._mine.held = False
+
+    @contextmanager
+    def lent(self) -> Iterator[None]:
+        if not getattr(self._mine, "held", False):
+            yield
+            return
+        self._mine.held = False
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._mine.held = True
+
+
 class OutboxWorker:
     def __init__(
         self,
@@ -68,12 +111,14 @@ class OutboxWorker:
         clock: Clock,
         metrics: Metrics,
         options: WorkerOptions | None = None,
+        turn: OutboxTurn | None = None,
     ) -> None:
         self._db = db
         self._handlers = handlers
         self._clock = clock
         self._metrics = metrics
         self._options = options or WorkerOptions()
+        self.turn = turn or OutboxTurn()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -125,10 +170,12 @@ class OutboxWorker:
             self._wake.wait(min(5.0, self._options.poll_interval * (1 + failures)))
             self._wake.clear()
 
+    # The outbox's own statements run on plain connections: they are single Core UPDATEs,
+    # and an ORM session per job would cost more than the statement.
     def _claim(self) -> list[ClaimedJob]:
-        with self._db.session() as session:
+        with self._db.engine.begin() as conn:
             return jobs.claim_due(
-                session,
+                conn,
                 now=self._clock.now(),
                 owner=self.owner,
                 lease=self._options.lease,
@@ -148,6 +195,10 @@ class OutboxWorker:
         return ran
 
     def run_job(self, job: ClaimedJob) -> None:
+        with self.turn.taken():
+            self._run_job(job)
+
+    def _run_job(self, job: ClaimedJob) -> None:
         handler = self._handlers.get(job.kind)
         result = "done"
         try:
@@ -175,8 +226,8 @@ class OutboxWorker:
             delay = backoff_for(job.attempts).total_seconds()
             self._reschedule(job, delay, f"{type(exc).__name__}: {exc}")
         else:
-            with self._db.session() as session:
-                jobs.complete(session, job.id, owner=self.owner, now=self._clock.now())
+            with self._db.engine.begin() as conn:
+                jobs.complete(conn, job.id, owner=self.owner, now=self._clock.now())
         self._metrics.jobs_finished.labels(kind=job.kind, result=result).inc()
 
     def _reschedule(
@@ -189,9 +240,9 @@ class OutboxWorker:
         attention: bool = False,
     ) -> None:
         now = self._clock.now()
-        with self._db.session() as session:
+        with self._db.engine.begin() as conn:
             jobs.retry_later(
-                session,
+                conn,
                 job.id,
                 owner=self.owner,
                 run_after=now + timedelta(seconds=delay_seconds),

@@ -3,7 +3,9 @@ On SQLite and PostgreSQL; time is a ManualClock, nothing sleeps."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from bot.worker import (
     MAX_BACKOFF,
     PERMANENT_HOLD,
     NotReady,
+    OutboxTurn,
     OutboxWorker,
     WorkerOptions,
     backoff_for,
@@ -212,3 +215,62 @@ def test_a_lease_lost_mid_job_leaves_the_outcome_to_the_new_owner(db: Database) 
     rig.worker.run_job(claimed)  # the first attempt finally fails
     job = rig.job()
     assert (job.state, job.attempts, job.last_error) == ("done", 2, None)
+
+
+# -- the turn: one job runs Python at a time, Slack waits overlap ------------------------------
+# Event waits have generous limits only so that a broken turn fails instead of hanging.
+def test_a_job_waiting_on_slack_lets_another_job_run() -> None:
+    turn = OutboxTurn()
+    a_waiting, b_ran = threading.Event(), threading.Event()
+
+    def job_a() -> bool:
+        with turn.taken(), turn.lent():  # as the gateway does around a Web API call
+            a_waiting.set()
+            return b_ran.wait(10)
+
+    def job_b() -> None:
+        assert a_waiting.wait(10)
+        with turn.taken():
+            b_ran.set()
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(job_a), pool.submit(job_b)
+        assert a.result() is True
+        b.result()
+
+
+def test_jobs_take_turns_to_run_python() -> None:
+    turn = OutboxTurn()
+    order: list[str] = []
+    a_inside, b_trying, a_may_leave = threading.Event(), threading.Event(), threading.Event()
+
+    def job_a() -> None:
+        with turn.taken():
+            order.append("a in")
+            a_inside.set()
+            assert a_may_leave.wait(10)
+            order.append("a out")
+
+    def job_b() -> None:
+        assert a_inside.wait(10)
+        b_trying.set()
+        with turn.taken():
+            order.append("b in")
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(job_a), pool.submit(job_b)
+        assert b_trying.wait(10)
+        a_may_leave.set()
+        a.result()
+        b.result()
+    assert order == ["a in", "a out", "b in"]
+
+
+def test_lending_the_turn_outside_a_job_changes_nothing() -> None:
+    turn = OutboxTurn()
+    with turn.lent():  # a slash command's handler calling Slack
+        pass
+    with turn.taken(), turn.lent():
+        pass
+    with turn.taken():
+        pass

@@ -5,6 +5,11 @@ source and dedup key), opens an incident or adds the event to the open incident 
 same group (unique among open incidents), writes the timeline, and enqueues the Slack
 side effects in the outbox. Only after the commit does the webhook answer 202; the outbox
 worker does the Slack work afterwards, with retries.
+
+This is the hottest write path, so it runs SQLAlchemy Core on a plain connection and lets
+the unique indexes decide with ``INSERT ... ON CONFLICT DO NOTHING``: a grouped event is
+five statements (lock the incident, store the event, count it, the timeline entry, the
+jobs) with no savepoints. A concurrent duplicate finds its key taken and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.engine import Connection
 
 from bot.domain.events import EventStatus, OorEvent
 from bot.domain.plan import Plan
@@ -25,7 +29,6 @@ from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
-from bot.storage.models import EventRow, IncidentRow
 
 
 class Outcome(StrEnum):
@@ -39,6 +42,10 @@ class Outcome(StrEnum):
 # When a request carries several events (an Alertmanager group), the answer reports the
 # most significant thing that happened.
 _PRECEDENCE = [Outcome.OPENED, Outcome.GROUPED, Outcome.RECOVERED, Outcome.DUPLICATE]
+
+# Opening races with a concurrent opening of the same group; the loser joins the winner.
+# Only if the winner is closed in between does it try again, so a few rounds are plenty.
+_OPEN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,8 @@ class IngestService:
         """Store ``events`` (one delivery) and return what happened, after the commit."""
         if not events:
             raise ValueError("no events")
-        with self._db.session() as session:
-            results = [self._ingest_one(session, event, now) for event in events]
+        with self._db.engine.begin() as conn:
+            results = [self._ingest_one(conn, event, now) for event in events]
         outcomes = {r.outcome for r in results}
         for outcome in _PRECEDENCE:
             if outcome in outcomes:
@@ -76,92 +83,102 @@ class IngestService:
                 return IngestResult(number, outcome)
         return IngestResult(results[0].incident_number, Outcome.IGNORED)
 
-    def _ingest_one(self, session: Session, event: OorEvent, now: datetime) -> IngestResult:
-        row = EventRow(
-            source=event.source,
-            dedup_key=event.dedup_key,
-            outcome="pending",
-            status=event.status.value,
-            received_at=now,
-            payload=_jsonable(event.payload),
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            return self._duplicate(session, event)
-
+    def _ingest_one(self, conn: Connection, event: OorEvent, now: datetime) -> IngestResult:
+        # Lock the group's open incident first (when there is one), so the event row can be
+        # stored with its final outcome: one statement decides "new or duplicate".
+        incident = repo.lock_open_by_group(conn, event.group_key) if event.group_key else None
         if event.status is EventStatus.RESOLVED:
-            result = self._recover(session, event, row, now)
-        else:
-            result = self._open_or_group(session, event, row, now)
-        row.outcome = result.outcome.value
-        row.incident_id = result.incident_number
-        session.add(row)
-        return result
+            return self._recover(conn, event, incident, now)
+        if incident is None:
+            return self._open(conn, event, now)
+        event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
+        if event_id is None:
+            return self._duplicate(conn, event)
+        return self._join(conn, event, event_id, incident, now)
 
-    def _duplicate(self, session: Session, event: OorEvent) -> IngestResult:
-        existing = session.exec(
-            select(EventRow).where(
-                EventRow.source == event.source, EventRow.dedup_key == event.dedup_key
-            )
-        ).one()
-        return IngestResult(existing.incident_id, Outcome.DUPLICATE)
+    def _store(
+        self,
+        conn: Connection,
+        event: OorEvent,
+        now: datetime,
+        outcome: Outcome,
+        incident_id: int | None,
+    ) -> int | None:
+        """The new event row's id, or None when the event is already stored."""
+        return repo.insert_event(
+            conn,
+            {
+                "source": event.source,
+                "dedup_key": event.dedup_key,
+                "status": event.status.value,
+                "outcome": outcome.value,
+                "incident_id": incident_id,
+                "received_at": now,
+                "payload": _jsonable(event.payload),
+            },
+        )
 
-    def _open_or_group(
-        self, session: Session, event: OorEvent, row: EventRow, now: datetime
-    ) -> IngestResult:
-        if event.group_key:
-            existing = repo.find_open_by_group(session, event.group_key, for_update=True)
-            if existing is not None:
-                return self._group(session, existing, event, row, now)
-        incident = self._new_incident(event, now)
-        try:
-            with session.begin_nested():
-                session.add(incident)
-        except IntegrityError:
+    def _duplicate(self, conn: Connection, event: OorEvent) -> IngestResult:
+        number = repo.stored_event_incident(conn, event.source, event.dedup_key)
+        return IngestResult(number, Outcome.DUPLICATE)
+
+    def _open(self, conn: Connection, event: OorEvent, now: datetime) -> IngestResult:
+        event_id = self._store(conn, event, now, Outcome.OPENED, None)
+        if event_id is None:
+            return self._duplicate(conn, event)
+        for _ in range(_OPEN_ATTEMPTS):
+            number = repo.insert_incident(conn, self._new_incident(event, now))
+            if number is not None:
+                break
             # Another delivery of the same group opened it a moment ago: join it.
             assert event.group_key is not None
-            winner = repo.find_open_by_group(session, event.group_key, for_update=True)
-            assert winner is not None
-            return self._group(session, winner, event, row, now)
-        assert incident.id is not None
-        repo.add_steps(session, incident.id)
-        repo.add_timeline(
-            session,
-            incident.id,
+            winner = repo.lock_open_by_group(conn, event.group_key)
+            if winner is not None:
+                repo.set_event_result(conn, event_id, Outcome.GROUPED.value, winner[0])
+                return self._join(conn, event, event_id, winner, now)
+        else:
+            raise RuntimeError(f"could not open or join an incident for {event.group_key!r}")
+        repo.insert_steps(conn, number)
+        repo.insert_timeline(
+            conn,
+            number,
             at=now,
             actor=event.origin or event.source,
             kind="opened",
             text=f"Incident opened from a {event.source} event: {event.title}",
             data={"event_id": event.dedup_key},
         )
-        jobs.enqueue(
-            session,
-            JobKind.CREATE_CHANNEL,
-            now=now,
-            dedup_key=f"{JobKind.CREATE_CHANNEL}:{incident.id}",
-            incident_id=incident.id,
+        jobs.insert_jobs(
+            conn,
+            [
+                jobs.job_values(
+                    JobKind.CREATE_CHANNEL,
+                    now=now,
+                    dedup_key=f"{JobKind.CREATE_CHANNEL}:{number}",
+                    incident_id=number,
+                )
+            ],
         )
-        return IngestResult(incident.id, Outcome.OPENED)
+        repo.set_event_result(conn, event_id, Outcome.OPENED.value, number)
+        return IngestResult(number, Outcome.OPENED)
 
-    def _new_incident(self, event: OorEvent, now: datetime) -> IncidentRow:
+    def _new_incident(self, event: OorEvent, now: datetime) -> dict[str, Any]:
         type_plan = self._plan.for_type(event.type)
         details = event.details
-        return IncidentRow(
-            type=event.type.value,
-            title=event.title[:200],
-            description=event.description,
-            severity=(event.severity or type_plan.severity).value,
-            status=IncidentStatus.OPEN.value,
-            source=event.source,
-            origin=event.origin,
-            url=event.url,
-            group_key=event.group_key,
-            occurred_at=event.occurred_at,
-            opened_at=now,
-            updated_at=now,
-            details=_jsonable(
+        return {
+            "type": event.type.value,
+            "title": event.title[:200],
+            "description": event.description,
+            "severity": (event.severity or type_plan.severity).value,
+            "status": IncidentStatus.OPEN.value,
+            "source": event.source,
+            "origin": event.origin,
+            "url": event.url,
+            "group_key": event.group_key,
+            "occurred_at": event.occurred_at,
+            "opened_at": now,
+            "updated_at": now,
+            "details": _jsonable(
                 {
                     "payment_method": details.payment_method,
                     "merchant_id": details.merchant_id,
@@ -172,69 +189,81 @@ class IngestService:
                     "extras": details.extras,
                 }
             ),
-        )
+        }
 
-    def _group(
-        self, session: Session, incident: IncidentRow, event: OorEvent, row: EventRow, now: datetime
+    def _join(
+        self,
+        conn: Connection,
+        event: OorEvent,
+        event_id: int,
+        incident: tuple[int, str],
+        now: datetime,
     ) -> IngestResult:
-        assert incident.id is not None
-        incident.event_count += 1
-        incident.updated_at = now
+        """Add the stored event to the locked open incident of its group."""
+        number, severity = incident
         text = f"Related event grouped into this incident: {event.title}"
-        current = Severity(incident.severity)
+        current = Severity(severity)
+        raised = None
         if event.severity and _severity_rank(event.severity) < _severity_rank(current):
-            incident.severity = event.severity.value
+            raised = event.severity.value
             text += f" (severity raised {current.label} → {event.severity.label})"
-        session.add(incident)
-        session.flush()
-        repo.add_timeline(
-            session,
-            incident.id,
-            at=now,
-            actor=event.origin or event.source,
-            kind="grouped",
-            text=text,
-            data={"event_id": event.dedup_key},
-        )
-        self._notice(session, incident.id, row, now, "grouped", text)
-        return IngestResult(incident.id, Outcome.GROUPED)
+        repo.count_grouped_event(conn, number, now=now, severity=raised)
+        self._announce(conn, event, event_id, number, now, "grouped", text)
+        return IngestResult(number, Outcome.GROUPED)
 
     def _recover(
-        self, session: Session, event: OorEvent, row: EventRow, now: datetime
+        self,
+        conn: Connection,
+        event: OorEvent,
+        incident: tuple[int, str] | None,
+        now: datetime,
     ) -> IngestResult:
-        incident = (
-            repo.find_open_by_group(session, event.group_key, for_update=True)
-            if event.group_key
-            else None
-        )
-        if incident is None or incident.id is None:
+        if incident is None:
+            if self._store(conn, event, now, Outcome.IGNORED, None) is None:
+                return self._duplicate(conn, event)
             return IngestResult(None, Outcome.IGNORED)
+        number = incident[0]
+        event_id = self._store(conn, event, now, Outcome.RECOVERED, number)
+        if event_id is None:
+            return self._duplicate(conn, event)
         text = f"Monitor reports recovered: {event.title}"
-        repo.add_timeline(
-            session,
-            incident.id,
+        self._announce(conn, event, event_id, number, now, "recovered", text)
+        return IngestResult(number, Outcome.RECOVERED)
+
+    def _announce(
+        self,
+        conn: Connection,
+        event: OorEvent,
+        event_id: int,
+        number: int,
+        now: datetime,
+        kind: str,
+        text: str,
+    ) -> None:
+        """The timeline entry, its channel notice (keyed by the event row: once per event)
+        and a board refresh, absorbed by one already waiting for the incident."""
+        repo.insert_timeline(
+            conn,
+            number,
             at=now,
             actor=event.origin or event.source,
-            kind="recovered",
+            kind=kind,
             text=text,
             data={"event_id": event.dedup_key},
         )
-        self._notice(session, incident.id, row, now, "recovered", text)
-        return IngestResult(incident.id, Outcome.RECOVERED)
-
-    def _notice(
-        self, session: Session, incident_id: int, row: EventRow, now: datetime, kind: str, text: str
-    ) -> None:
-        session.flush()  # gives the event row its id, the notice's idempotency key
-        jobs.enqueue(
-            session,
-            JobKind.POST_NOTICE,
-            now=now,
-            dedup_key=f"{JobKind.POST_NOTICE}:{row.id}",
-            incident_id=incident_id,
-            payload={"text": text, "kind": kind},
+        jobs.insert_jobs(
+            conn,
+            [
+                jobs.job_values(
+                    JobKind.POST_NOTICE,
+                    now=now,
+                    dedup_key=f"{JobKind.POST_NOTICE}:{event_id}",
+                    incident_id=number,
+                    payload={"text": text, "kind": kind},
+                ),
+                jobs.coalesced_job_values(JobKind.REFRESH_BOARD, now=now, incident_id=number),
+            ],
         )
-        jobs.enqueue_coalesced(session, JobKind.REFRESH_BOARD, now=now, incident_id=incident_id)
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,16 +3,23 @@
 Nothing is stored unless the request authenticates and validates; nothing is answered
 202 until the event is committed. Storage runs in a worker thread so the event loop keeps
 serving other requests (Slack's 3-second acks share this loop).
+
+At most ``store_threads`` requests store at once; the others wait their turn before taking
+a thread. Without that bound a burst ran up to 40 threads (AnyIO's default) against a pool
+of 10 database connections plus 10 overflow ones: threads queued for connections, and the
+overflow connections were opened and closed again, a new PostgreSQL session each time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+import anyio
+import anyio.to_thread
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,7 +27,7 @@ from starlette.routing import Route
 from bot.domain.clock import Clock
 from bot.domain.events import OorEvent
 from bot.domain.plan import Plan
-from bot.incidents.ingest import IngestService
+from bot.incidents.ingest import IngestResult, IngestService
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.auth import WebhookAuthenticator
 from bot.ingest.errors import IngestError
@@ -39,9 +46,21 @@ class WebhookDeps:
     clock: Clock
     metrics: Metrics
     on_stored: Callable[[], None]
+    # One store is a few milliseconds of database round trips; a handful at once keeps
+    # the database busy and stays inside the connection pool (10), next to the outbox.
+    store_threads: int = 6
 
 
 def webhook_routes(deps: WebhookDeps) -> list[Route]:
+    limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs the event loop
+
+    async def store(events: list[OorEvent]) -> IngestResult:
+        nonlocal limiter
+        if limiter is None:
+            limiter = anyio.CapacityLimiter(deps.store_threads)
+        work = partial(deps.ingest.ingest, events, now=deps.clock.now())
+        return await anyio.to_thread.run_sync(work, limiter=limiter)
+
     async def receive(request: Request, source: str, parse: Callable[[bytes], list[OorEvent]]):
         try:
             check_content_type(request.headers.get("content-type"))
@@ -53,7 +72,7 @@ def webhook_routes(deps: WebhookDeps) -> list[Route]:
             log.info("webhook_rejected", source=source, status=exc.status, field=exc.field)
             return JSONResponse(exc.to_json(), status_code=exc.status)
         try:
-            result = await run_in_threadpool(deps.ingest.ingest, events, now=deps.clock.now())
+            result = await store(events)
         except SQLAlchemyError:
             # 5xx only when storing failed: senders (Alertmanager) retry those.
             log.exception("webhook_store_failed", source=source)

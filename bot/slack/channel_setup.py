@@ -285,7 +285,15 @@ class ChannelSetup:
 
     # -- messages ------------------------------------------------------------------------
     def post_notice(self, job: ClaimedJob) -> None:
-        _incident, channel_id = self._channel_of(job)
+        # One per grouped event, so the most frequent job: it reads only the channel id.
+        assert job.incident_id is not None
+        with self._db.engine.connect() as conn:
+            try:
+                channel_id = repo.channel_id_of(conn, job.incident_id)
+            except LookupError:
+                raise SlackPermanent(job.kind, f"incident {job.incident_id} not found") from None
+        if channel_id is None:
+            raise NotReady("the incident channel is not created yet")
         post_once(self._gateway, channel_id, SlackMessage(text=notice_text(job.payload)), job)
 
     def announce(self, job: ClaimedJob) -> None:

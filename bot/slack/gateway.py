@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.error import URLError
 
@@ -100,8 +101,12 @@ class SlackGateway:
         client: WebClient,
         metrics: Metrics,
         monotonic: Callable[[], float] = time.monotonic,
+        while_waiting: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
+        """``while_waiting`` wraps every network wait: the outbox lends its turn to
+        another job meanwhile (see :class:`bot.worker.OutboxTurn`)."""
         self._client = client
+        self._while_waiting = while_waiting
         self._metrics = metrics
         self._monotonic = monotonic
         self._cooldown: dict[str, float] = {}
@@ -123,7 +128,8 @@ class SlackGateway:
             # The typed wrappers encode arguments the way Slack expects for each method
             # (form fields for reads, JSON for blocks), so use them rather than api_call.
             bound = getattr(self._client, method.replace(".", "_"))
-            response = bound(**_drop_none(args))
+            with self._while_waiting():
+                response = bound(**_drop_none(args))
         except SlackApiError as exc:
             raise self._classify(method, exc) from None
         except (TimeoutError, URLError, ConnectionError) as exc:
@@ -159,12 +165,13 @@ class SlackGateway:
     def _send_upload(self, url: str, data: bytes) -> None:
         method = "files.upload_url"  # the URL files.getUploadURLExternal handed out
         try:
-            response = httpx.post(
-                url,
-                content=data,
-                headers={"content-type": "application/octet-stream"},
-                timeout=self._client.timeout,
-            )
+            with self._while_waiting():
+                response = httpx.post(
+                    url,
+                    content=data,
+                    headers={"content-type": "application/octet-stream"},
+                    timeout=self._client.timeout,
+                )
         except httpx.HTTPError as exc:
             self._count(method, "connection_error")
             raise SlackTransient(method, f"{type(exc).__name__}: {exc}") from None

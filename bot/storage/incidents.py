@@ -1,12 +1,23 @@
-"""Incident repository: rows in, domain snapshots out."""
+"""Incident repository: rows in, domain snapshots out.
+
+The ORM functions serve the step changes and reads. The ingest path, the hottest write,
+uses the Core statements at the end of this module on a plain connection: no identity map,
+no flushes, and ``INSERT ... ON CONFLICT DO NOTHING`` where a unique index decides.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy import select as core_select
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
@@ -19,7 +30,17 @@ from bot.domain.types import (
     Step,
     StepState,
 )
-from bot.storage.models import IncidentRow, RoleRow, StepRow, TimelineRow
+from bot.storage.models import EventRow, IncidentRow, RoleRow, StepRow, TimelineRow
+from bot.storage.sql import insert_ignoring_conflicts
+
+INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
+EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+STEP: Table = StepRow.__table__  # type: ignore[attr-defined]
+TIMELINE: Table = TimelineRow.__table__  # type: ignore[attr-defined]
+
+# The predicate of the partial unique index uq_incident_open_group_key, written exactly as
+# the index has it, so that ON CONFLICT can name that index.
+OPEN_GROUP_PREDICATE = sql_text("status != 'closed'")
 
 
 def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
@@ -155,3 +176,129 @@ def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
 def snapshot(session: Session, number: int) -> IncidentSnapshot | None:
     row = get_row(session, number)
     return to_snapshot(session, row) if row else None
+
+
+# -- the ingest path (Core) -------------------------------------------------------------------
+# Built once and executed with parameters: SQLAlchemy then finds the compiled SQL in its
+# cache instead of building and compiling each statement again (a multi-row VALUES
+# construct would not be cached at all; executemany with RETURNING is one statement too).
+_LOCK_OPEN_BY_GROUP = (
+    core_select(INCIDENT.c.id, INCIDENT.c.severity)
+    .where(
+        INCIDENT.c.group_key == bindparam("group_key"),
+        INCIDENT.c.status != IncidentStatus.CLOSED.value,
+    )
+    .with_for_update()
+)
+_STORED_EVENT_INCIDENT = core_select(EVENT.c.incident_id).where(
+    EVENT.c.source == bindparam("source"), EVENT.c.dedup_key == bindparam("dedup_key")
+)
+_SET_EVENT_RESULT = (
+    update(EVENT)
+    .where(EVENT.c.id == bindparam("event_id"))
+    .values(outcome=bindparam("outcome"), incident_id=bindparam("incident_id"))
+)
+_COUNT_EVENT = (
+    update(INCIDENT)
+    .where(INCIDENT.c.id == bindparam("incident_id"))
+    .values(event_count=INCIDENT.c.event_count + 1, updated_at=bindparam("now"))
+)
+_COUNT_EVENT_RAISING_SEVERITY = _COUNT_EVENT.values(severity=bindparam("severity"))
+_INSERT_STEPS = STEP.insert().returning(STEP.c.position)
+_INSERT_TIMELINE = TIMELINE.insert()
+
+
+@cache
+def _insert_event(dialect: str) -> Insert:
+    stmt = insert_ignoring_conflicts(dialect, EVENT, unique=["source", "dedup_key"])
+    return stmt.returning(EVENT.c.id)
+
+
+@cache
+def _insert_incident(dialect: str) -> Insert:
+    stmt = insert_ignoring_conflicts(
+        dialect, INCIDENT, unique=["group_key"], where=OPEN_GROUP_PREDICATE
+    )
+    return stmt.returning(INCIDENT.c.id)
+
+
+_CHANNEL_ID = core_select(INCIDENT.c.channel_id).where(INCIDENT.c.id == bindparam("number"))
+
+
+def channel_id_of(conn: Connection, number: int) -> str | None:
+    """The incident's channel id (None until created): for the jobs that only post in the
+    channel, one indexed SELECT instead of a snapshot's three. LookupError: no incident."""
+    row = conn.execute(_CHANNEL_ID, {"number": number}).first()
+    if row is None:
+        raise LookupError(f"incident {number} not found")
+    return str(row.channel_id) if row.channel_id is not None else None
+
+
+def lock_open_by_group(conn: Connection, group_key: str) -> tuple[int, str] | None:
+    """The open incident of ``group_key`` as (id, severity), locked for this transaction:
+    concurrent events of one group queue on it rather than overwrite each other's counts."""
+    row = conn.execute(_LOCK_OPEN_BY_GROUP, {"group_key": group_key}).first()
+    return (int(row.id), str(row.severity)) if row else None
+
+
+def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Store an event unless its (source, dedup_key) is already stored; its id, or None.
+
+    A concurrent insert of the same key makes PostgreSQL wait for that transaction: if it
+    commits this one is a duplicate, if it rolls back this one goes in.
+    """
+    added = conn.execute(_insert_event(conn.dialect.name), values).scalar_one_or_none()
+    return int(added) if added is not None else None
+
+
+def stored_event_incident(conn: Connection, source: str, dedup_key: str) -> int | None:
+    params = {"source": source, "dedup_key": dedup_key}
+    return conn.execute(_STORED_EVENT_INCIDENT, params).scalar_one()
+
+
+def set_event_result(conn: Connection, event_id: int, outcome: str, incident_id: int) -> None:
+    params = {"event_id": event_id, "outcome": outcome, "incident_id": incident_id}
+    conn.execute(_SET_EVENT_RESULT, params)
+
+
+def insert_incident(conn: Connection, values: dict[str, Any]) -> int | None:
+    """A new incident's number, or None when its group already has an open incident (the
+    partial unique index decides, also against concurrent transactions)."""
+    added = conn.execute(_insert_incident(conn.dialect.name), values).scalar_one_or_none()
+    return int(added) if added is not None else None
+
+
+def insert_steps(conn: Connection, incident_id: int) -> None:
+    rows = [
+        {"incident_id": incident_id, "step": step.value, "position": position}
+        for position, step in enumerate(Step, start=1)
+    ]
+    conn.execute(_INSERT_STEPS, rows).all()
+
+
+def insert_timeline(
+    conn: Connection,
+    incident_id: int,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    text: str,
+    data: dict[str, Any],
+) -> None:
+    params = {
+        "incident_id": incident_id, "at": at, "actor": actor, "kind": kind,
+        "text": text[:4000], "data": data,
+    }  # fmt: skip
+    conn.execute(_INSERT_TIMELINE, params)
+
+
+def count_grouped_event(
+    conn: Connection, incident_id: int, *, now: datetime, severity: str | None
+) -> None:
+    """One more event joined the (locked) incident; ``severity`` raises it if given."""
+    if severity is None:
+        conn.execute(_COUNT_EVENT, {"incident_id": incident_id, "now": now})
+    else:
+        params = {"incident_id": incident_id, "now": now, "severity": severity}
+        conn.execute(_COUNT_EVENT_RAISING_SEVERITY, params)

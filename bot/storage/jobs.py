@@ -1,27 +1,45 @@
 """The outbox repository: enqueue side effects in the caller's transaction, claim due
 ones with a lease, and record how each attempt ended.
 
-Claiming works the same on both databases: candidates are selected (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, so replicas don't queue behind each other) and then leased with a
-conditional UPDATE that only succeeds if nobody leased the row in between. SQLite runs
-write transactions one at a time, which makes the same UPDATE atomic there.
+Uniqueness is the database's: ``job.dedup_key`` is unique and every enqueue is one
+``INSERT ... ON CONFLICT (dedup_key) DO NOTHING``, so however many transactions enqueue the
+same side effect at once, one row exists and nobody's transaction fails.
+
+Coalesced jobs (idempotent refreshes such as re-rendering a board) use that same key: while
+one waits, its key is ``coalesce:<kind>:<incident>`` and any further enqueue for the
+incident finds it taken. Claiming renames the key (``...@<job id>``) in the same UPDATE
+that leases the row, so the next change enqueues a new job — the running one may have read
+the old state — and a job put back for a retry takes the waiting key again if it is free.
+
+Claiming is one statement on both databases: an UPDATE of the rows a sub-select picks
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas don't queue behind each other),
+returning what the worker needs. SQLite runs write transactions one at a time, which makes
+the same UPDATE atomic there.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import String, Table, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import Session
 
 from bot.storage.models import JobRow
+from bot.storage.sql import Bind, dialect_name, insert_ignoring_conflicts
 
 PENDING = "pending"
 DONE = "done"
+
+JOB: Table = JobRow.__table__  # type: ignore[attr-defined]
+
+_CLAIMED_COLUMNS = ("id", "kind", "incident_id", "payload", "attempts", "run_after")
+_COALESCE = "coalesce:"
+_CLAIMED = "@"
 
 
 @dataclass(frozen=True)
@@ -33,8 +51,54 @@ class ClaimedJob:
     attempts: int
 
 
+def job_values(
+    kind: str,
+    *,
+    now: datetime,
+    dedup_key: str,
+    incident_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    delay: timedelta = timedelta(0),
+) -> dict[str, Any]:
+    """One job row, for :func:`insert_jobs`."""
+    return {
+        "kind": kind,
+        "dedup_key": dedup_key,
+        "incident_id": incident_id,
+        "payload": payload or {},
+        "run_after": now + delay,
+        "created_at": now,
+    }
+
+
+def coalesced_job_values(
+    kind: str, *, now: datetime, incident_id: int, delay: timedelta = timedelta(0)
+) -> dict[str, Any]:
+    """A job row that a waiting job of the same kind for the incident absorbs."""
+    return job_values(
+        kind, now=now, dedup_key=f"{_COALESCE}{kind}:{incident_id}", incident_id=incident_id,
+        delay=delay,
+    )  # fmt: skip
+
+
+def insert_jobs(bind: Bind, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose dedup key is free; returns how many were added."""
+    if not rows:
+        return 0
+    if isinstance(bind, Session) and (bind.new or bind.dirty or bind.deleted):
+        bind.flush()  # a Core statement skips the ORM's autoflush; jobs may reference new rows
+    return len(bind.execute(_insert_job(dialect_name(bind)), rows).all())
+
+
+@cache
+def _insert_job(dialect: str) -> Insert:
+    # Built once: executed with a list of rows it is one cached multi-row statement.
+    stmt = insert_ignoring_conflicts(dialect, JOB, unique=["dedup_key"])
+    return stmt.returning(JOB.c.id)
+
+
 def enqueue(
-    session: Session,
+    session: Bind,
     kind: str,
     *,
     now: datetime,
@@ -44,109 +108,100 @@ def enqueue(
     delay: timedelta = timedelta(0),
 ) -> bool:
     """Add a job unless one with ``dedup_key`` exists. True when added."""
-    exists = session.exec(select(JobRow.id).where(JobRow.dedup_key == dedup_key)).first()
-    if exists is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                JobRow(
-                    kind=kind,
-                    dedup_key=dedup_key,
-                    incident_id=incident_id,
-                    payload=payload or {},
-                    run_after=now + delay,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        return False  # a concurrent transaction enqueued the same job first
-    return True
+    row = job_values(
+        kind, now=now, dedup_key=dedup_key, incident_id=incident_id, payload=payload, delay=delay
+    )
+    return insert_jobs(session, [row]) == 1
 
 
 def enqueue_coalesced(
-    session: Session, kind: str, *, now: datetime, incident_id: int, delay: timedelta = timedelta(0)
+    session: Bind, kind: str, *, now: datetime, incident_id: int, delay: timedelta = timedelta(0)
 ) -> bool:
     """Add a job unless an identical one for the incident is still waiting to start.
 
     For idempotent refreshes (re-render the board): ten changes in a second need one
     ``chat.update``, not ten.
     """
-    waiting = session.exec(
-        select(JobRow.id).where(
-            JobRow.kind == kind,
-            JobRow.incident_id == incident_id,
-            JobRow.state == PENDING,
-            col(JobRow.lease_owner).is_(None),
-        )
-    ).first()
-    if waiting is not None:
-        return False
-    return enqueue(
-        session,
-        kind,
-        now=now,
-        dedup_key=f"{kind}:{incident_id}:{uuid.uuid4().hex}",
-        incident_id=incident_id,
-        delay=delay,
+    row = coalesced_job_values(kind, now=now, incident_id=incident_id, delay=delay)
+    return insert_jobs(session, [row]) == 1
+
+
+# The claim and the finishing updates are built once and executed with parameters, so
+# every poll finds its compiled SQL in SQLAlchemy's cache.
+_FREE = or_(JOB.c.lease_until.is_(None), JOB.c.lease_until < bindparam("now"))
+_DUE = (
+    select(JOB.c.id)
+    .where(JOB.c.state == PENDING, JOB.c.run_after <= bindparam("now"), _FREE)
+    .order_by(JOB.c.run_after, JOB.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    # Computed once: as a plain IN (sub-select) PostgreSQL may run the LIMITed sub-select
+    # again for the UPDATE and lease more rows than asked for.
+    .cte("due")
+    .prefix_with("MATERIALIZED")
+)
+_KEY = JOB.c.dedup_key
+_CLAIM = (
+    update(JOB)
+    .where(JOB.c.id.in_(select(_DUE.c.id)), JOB.c.state == PENDING, _FREE)
+    .values(
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("lease_until"),
+        attempts=JOB.c.attempts + 1,
+        dedup_key=case(
+            (
+                _KEY.startswith(_COALESCE) & ~_KEY.contains(_CLAIMED),
+                _KEY + _CLAIMED + cast(JOB.c.id, String),
+            ),
+            else_=_KEY,
+        ),
     )
+    .returning(*(JOB.c[name] for name in _CLAIMED_COLUMNS))
+)
+# Only the lease owner may finish a job: if its lease ran out and someone else took over,
+# it is theirs now.
+_OWNED = (
+    JOB.c.id == bindparam("job_id"),
+    JOB.c.lease_owner == bindparam("owner"),
+    JOB.c.state == PENDING,
+)
+_COMPLETE = (
+    update(JOB)
+    .where(*_OWNED)
+    .values(
+        state=DONE,
+        finished_at=bindparam("now"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=None,
+    )
+)
+_RETRY_VALUES: dict[str, Any] = {
+    "run_after": bindparam("run_after"),
+    "lease_owner": None,
+    "lease_until": None,
+    "last_error": bindparam("error"),
+    "needs_attention": bindparam("needs_attention"),
+}
+_RETRY = update(JOB).where(*_OWNED).values(_RETRY_VALUES).returning(_KEY)
+_RETRY_UNCOUNTED = _RETRY.values(attempts=case((JOB.c.attempts > 0, JOB.c.attempts - 1), else_=0))
 
 
 def claim_due(
-    session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int
+    session: Bind, *, now: datetime, owner: str, lease: timedelta, limit: int
 ) -> list[ClaimedJob]:
     """Lease up to ``limit`` due jobs to ``owner``. Commit follows in the caller."""
-    due = (
-        select(JobRow.id)
-        .where(
-            JobRow.state == PENDING,
-            JobRow.run_after <= now,
-            or_(col(JobRow.lease_until).is_(None), col(JobRow.lease_until) < now),
-        )
-        .order_by(col(JobRow.run_after), col(JobRow.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed: list[ClaimedJob] = []
-    for job_id in session.exec(due).all():
-        assert job_id is not None
-        result = session.execute(
-            update(JobRow)
-            .where(
-                col(JobRow.id) == job_id,
-                col(JobRow.state) == PENDING,
-                or_(col(JobRow.lease_until).is_(None), col(JobRow.lease_until) < now),
-            )
-            .values(lease_owner=owner, lease_until=now + lease, attempts=JobRow.attempts + 1)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            row = session.get(JobRow, job_id)
-            assert row is not None
-            session.refresh(row)
-            claimed.append(ClaimedJob(job_id, row.kind, row.incident_id, row.payload, row.attempts))
-    return claimed
+    params = {"now": now, "owner": owner, "lease_until": now + lease, "limit": limit}
+    rows = sorted(session.execute(_CLAIM, params).all(), key=lambda r: (r.run_after, r.id))
+    return [ClaimedJob(r.id, r.kind, r.incident_id, r.payload, r.attempts) for r in rows]
 
 
-def _owned(session: Session, job_id: int, owner: str) -> JobRow | None:
-    row = session.get(JobRow, job_id)
-    if row is None or row.lease_owner != owner or row.state != PENDING:
-        return None  # our lease ran out and someone else took over: leave it to them
-    return row
-
-
-def complete(session: Session, job_id: int, *, owner: str, now: datetime) -> None:
-    row = _owned(session, job_id, owner)
-    if row is not None:
-        row.state = DONE
-        row.finished_at = now
-        row.lease_owner = None
-        row.lease_until = None
-        row.last_error = None
-        session.add(row)
+def complete(session: Bind, job_id: int, *, owner: str, now: datetime) -> None:
+    session.execute(_COMPLETE, {"job_id": job_id, "owner": owner, "now": now})
 
 
 def retry_later(
-    session: Session,
+    session: Bind,
     job_id: int,
     *,
     owner: str,
@@ -155,31 +210,42 @@ def retry_later(
     needs_attention: bool = False,
     count_attempt: bool = True,
 ) -> None:
-    row = _owned(session, job_id, owner)
-    if row is not None:
-        row.run_after = run_after
-        row.lease_owner = None
-        row.lease_until = None
-        row.last_error = error[:2000]
-        row.needs_attention = needs_attention
-        if not count_attempt:
-            row.attempts = max(0, row.attempts - 1)
-        session.add(row)
+    params = {
+        "job_id": job_id,
+        "owner": owner,
+        "run_after": run_after,
+        "error": error[:2000],
+        "needs_attention": needs_attention,
+    }
+    stmt = _RETRY if count_attempt else _RETRY_UNCOUNTED
+    key = session.execute(stmt, params).scalar_one_or_none()
+    if key is not None and key.startswith(_COALESCE) and _CLAIMED in key:
+        _wait_again(session, job_id, key.rsplit(_CLAIMED, 1)[0])
 
 
-def release_attention_holds(session: Session, *, now: datetime) -> int:
+def _wait_again(session: Bind, job_id: int, waiting_key: str) -> None:
+    """A coalesced job put back takes the waiting key again, unless a newer job already
+    waits under it: then both are pending and both refresh, which is harmless."""
+    try:
+        with session.begin_nested():
+            session.execute(update(JOB).where(JOB.c.id == job_id).values(dedup_key=waiting_key))
+    except IntegrityError:
+        pass
+
+
+def release_attention_holds(session: Bind, *, now: datetime) -> int:
     """On start-up, retry jobs parked by a permanent error: someone may have fixed the
     token or the scopes, which is usually why the bot was restarted."""
     result = session.execute(
-        update(JobRow)
-        .where(col(JobRow.state) == PENDING, col(JobRow.needs_attention).is_(True))
+        update(JOB)
+        .where(JOB.c.state == PENDING, JOB.c.needs_attention.is_(True))
         .values(run_after=now, needs_attention=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def pending_counts(session: Session) -> dict[str, int]:
-    rows = session.exec(
-        select(JobRow.kind, func.count()).where(JobRow.state == PENDING).group_by(col(JobRow.kind))
+def pending_counts(session: Bind) -> dict[str, int]:
+    rows = session.execute(
+        select(JOB.c.kind, func.count()).where(JOB.c.state == PENDING).group_by(JOB.c.kind)
     ).all()
     return {kind: int(n) for kind, n in rows}

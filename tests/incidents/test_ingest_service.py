@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.domain.events import EventStatus, OorEvent, PaymentDetails
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, StepState
-from bot.incidents.ingest import IngestService, Outcome
+from bot.incidents.ingest import IngestResult, IngestService, Outcome
 from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -95,6 +95,55 @@ def test_grouping_raises_severity_and_writes_the_timeline(db: Database, plan: Pl
     assert incident.severity == "sev1"
     assert kinds == ["opened", "grouped"]
     assert len(notices) == 1 and "SEV3 → SEV1" in notices[0].payload["text"]
+
+
+def test_grouped_events_each_get_a_notice_and_share_one_waiting_board_refresh(
+    db: Database, plan: Plan
+) -> None:
+    service = IngestService(db, plan)
+    for i in range(6):
+        service.ingest([_event(f"evt-{i}", group_key="g")], now=NOW)
+    with db.session() as session:
+        kinds = [j.kind for j in session.exec(select(JobRow).order_by(col(JobRow.id))).all()]
+    assert kinds.count(JobKind.POST_NOTICE) == 5
+    assert kinds.count(JobKind.REFRESH_BOARD) == 1
+    assert kinds.count(JobKind.CREATE_CHANNEL) == 1
+
+
+def test_concurrent_redeliveries_of_a_grouped_event_add_nothing(db: Database, plan: Plan) -> None:
+    service = IngestService(db, plan)
+    service.ingest([_event("a", group_key="g")], now=NOW)
+    again = _event("b", group_key="g", severity=Severity.SEV1)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: service.ingest([again], now=NOW), range(16)))
+    assert sorted(r.outcome.value for r in results) == ["duplicate"] * 15 + ["grouped"]
+    assert len({r.incident_number for r in results}) == 1
+    with db.session() as session:
+        incident = session.exec(select(IncidentRow)).one()
+        kinds = [t.kind for t in session.exec(select(TimelineRow)).all()]
+        notices = session.exec(select(JobRow).where(JobRow.kind == JobKind.POST_NOTICE)).all()
+    assert (incident.event_count, incident.severity) == (2, "sev1")
+    assert kinds == ["opened", "grouped"] and len(notices) == 1
+    assert _count(db, EventRow) == 2
+
+
+def test_a_recovery_joins_the_open_incident_of_its_group(db: Database, plan: Plan) -> None:
+    service = IngestService(db, plan)
+    opened = service.ingest([_event("a", group_key="g")], now=NOW)
+    recovered = _event("a-ok", group_key="g", status=EventStatus.RESOLVED)
+    result = service.ingest([recovered], now=NOW)
+    assert result == IngestResult(opened.incident_number, Outcome.RECOVERED)
+    assert service.ingest([recovered], now=NOW).outcome is Outcome.DUPLICATE
+    with db.session() as session:
+        incident = session.exec(select(IncidentRow)).one()
+        events = session.exec(select(EventRow).order_by(col(EventRow.id))).all()
+        notices = session.exec(select(JobRow).where(JobRow.kind == JobKind.POST_NOTICE)).all()
+    assert incident.status == "open" and incident.event_count == 1
+    assert [(e.outcome, e.incident_id) for e in events] == [
+        ("opened", opened.incident_number),
+        ("recovered", opened.incident_number),
+    ]
+    assert [n.payload["kind"] for n in notices] == ["recovered"]
 
 
 def test_a_closed_incident_no_longer_groups(db: Database, plan: Plan) -> None:

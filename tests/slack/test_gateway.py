@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from bot.metrics import Metrics
@@ -40,6 +43,27 @@ def test_ok_calls_return_data(gateway: SlackGateway) -> None:
     data = gateway.call("conversations.create", name="oor-1-test")
     assert data["channel"]["name"] == "oor-1-test"
     assert gateway.bot_user_id()
+
+
+def test_every_web_api_request_is_a_wait_the_outbox_can_lend_its_turn_for(
+    emulator_server: EmulatorServer, clock: FakeMonotonic
+) -> None:
+    events: list[str] = []
+
+    @contextmanager
+    def while_waiting() -> Iterator[None]:
+        events.append("lent")
+        try:
+            yield
+        finally:
+            events.append("back")
+
+    client = build_web_client(BOT_TOKEN, emulator_server.api_url, timeout=1)
+    gateway = SlackGateway(client, Metrics(), monotonic=clock, while_waiting=while_waiting)
+    gateway.call("conversations.create", name="oor-1-test")
+    with pytest.raises(SlackCallError):
+        gateway.call("conversations.create", name="oor-1-test")
+    assert events == ["lent", "back", "lent", "back"]
 
 
 def test_api_errors_are_for_the_caller_to_handle(gateway: SlackGateway) -> None:

@@ -302,3 +302,31 @@ def test_pending_counts(db: Database) -> None:
     with db.session() as session:
         jobs.complete(session, claimed.id, owner="w1", now=NOW)
         assert jobs.pending_counts(session) == {"x": 1, "y": 1}
+
+
+def test_concurrent_coalesced_enqueues_leave_one_waiting_job(
+    db: Database, incident_id: int
+) -> None:
+    start = threading.Barrier(8)
+
+    def enqueue(_: int) -> bool:
+        start.wait()
+        return coalesce(db, incident_id)
+
+    with ThreadPoolExecutor(8) as pool:
+        added = list(pool.map(enqueue, range(8)))
+    assert added.count(True) == 1
+    assert len(all_rows(db)) == 1
+
+
+def test_a_retried_job_stays_pending_beside_a_newer_waiting_one(
+    db: Database, incident_id: int
+) -> None:
+    coalesce(db, incident_id)
+    (claimed,) = claim(db, "w1")
+    assert coalesce(db, incident_id) is True  # the change after the claim
+    with db.session() as session:
+        jobs.retry_later(session, claimed.id, owner="w1", run_after=NOW, error="x")
+    assert [j.state for j in all_rows(db)] == ["pending", "pending"]
+    assert coalesce(db, incident_id) is False
+    assert len(claim(db, "w2")) == 2  # both refresh: one more render, nothing lost
