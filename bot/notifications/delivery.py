@@ -151,9 +151,10 @@ class NotificationJobs:
             return  # the plan no longer delivers this channel
         where = f"delivery:{draft.channel.value}"
         try:
-            with httpx.Client(
-                timeout=DELIVERY_TIMEOUT_SECONDS, transport=self._transport
-            ) as client:
+            with (
+                self._gateway.waiting_on_network(),
+                httpx.Client(timeout=DELIVERY_TIMEOUT_SECONDS, transport=self._transport) as client,
+            ):
                 response = client.post(
                     url,
                     json=delivery_payload(draft, key),

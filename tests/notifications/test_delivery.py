@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlmodel import select
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from bot.app import OorApp, create_app
 from bot.domain.clock import ManualClock
@@ -158,3 +162,35 @@ def test_a_job_run_again_after_delivery_does_not_send_again(
         assert _deliver_jobs(app)[0].state == "done"
     finally:
         app.db.dispose()
+
+
+def test_other_outbox_jobs_run_while_a_delivery_waits_on_its_webhook(
+    sqlite_url: str, emulator_server: EmulatorServer, emulator: Emulator, plan: Plan
+) -> None:
+    # Outbox jobs take turns to run Python and lend the turn while they wait on the network:
+    # a slow delivery webhook must not hold every Slack post behind it.
+    clock = ManualClock()
+    lent: list[bool] = []
+
+    class TurnProbe(Receiver):
+        async def hook(self, request: Request) -> JSONResponse:
+            other_job_ran = threading.Event()
+
+            def other_job() -> None:
+                with app.worker.turn.taken():
+                    other_job_ran.set()
+
+            threading.Thread(target=other_job, daemon=True).start()
+            lent.append(await asyncio.to_thread(other_job_ran.wait, 5))
+            return await super().hook(request)
+
+    probe = TurnProbe()
+    with serving(probe) as url:
+        app = _app(sqlite_url, emulator_server.api_url, _with_webhook(plan, url), clock)
+        try:
+            _approved_sms(app, clock)
+            app.worker.run_due_jobs()
+            assert [c["status"] for c in probe.calls] == [200]
+            assert lent == [True]
+        finally:
+            app.db.dispose()
