@@ -26,9 +26,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import and_, update
+from sqlalchemy import Row, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -133,45 +135,39 @@ class ReminderScanner:
         return claimed
 
     def _load(self) -> _Loaded:
-        """Open incidents with their steps and snoozes (one query) and this round's fired
-        reminders (one query)."""
+        """Open incidents, their steps, snoozes and this round's fired reminders: four
+        queries of plain rows. The scan runs every few seconds on every replica, so it
+        skips the ORM's identity map (a quarter of a second per 1,000 open incidents)."""
+        is_open = col(IncidentRow.status) != IncidentStatus.CLOSED.value
         with self._db.session() as session:
-            rows = session.exec(
-                select(IncidentRow, StepRow, SnoozeRow)
-                .join(StepRow, col(StepRow.incident_id) == col(IncidentRow.id))
-                .outerjoin(
-                    SnoozeRow,
-                    and_(
-                        col(SnoozeRow.incident_id) == col(StepRow.incident_id),
-                        col(SnoozeRow.step) == col(StepRow.step),
-                    ),
-                )
-                .where(col(IncidentRow.status) != IncidentStatus.CLOSED.value)
-                .order_by(col(IncidentRow.id), col(StepRow.position))
+            rows = session.execute(
+                core_select(repo.INCIDENT).where(is_open).order_by(col(IncidentRow.id))
             ).all()
-            by_id: dict[int, IncidentRow] = {}
+            if not rows:
+                return _Loaded([], {}, {})
             steps: dict[int, list[StepRecord]] = defaultdict(list)
+            for step_row in session.execute(
+                core_select(repo.STEP)
+                .join(IncidentRow, col(IncidentRow.id) == col(StepRow.incident_id))
+                .where(is_open)
+                .order_by(col(StepRow.incident_id), col(StepRow.position))
+            ):
+                steps[step_row.incident_id].append(_step_record(step_row))
             snoozes: dict[int, dict[Step, datetime]] = defaultdict(dict)
-            for incident_row, step_row, snooze_row in rows:
-                assert incident_row.id is not None
-                by_id[incident_row.id] = incident_row
-                steps[incident_row.id].append(_step_record(step_row))
-                if snooze_row is not None:
-                    snoozes[incident_row.id][Step(snooze_row.step)] = snooze_row.until
+            for number, step, until in session.execute(
+                select(SnoozeRow.incident_id, SnoozeRow.step, SnoozeRow.until)
+                .join(IncidentRow, col(IncidentRow.id) == col(SnoozeRow.incident_id))
+                .where(is_open)
+            ):
+                snoozes[number][Step(step)] = until
             fired: dict[tuple[int, str, int], ReminderRow] = {}
-            if by_id:
-                for reminder in session.exec(
-                    select(ReminderRow)
-                    .join(IncidentRow, col(IncidentRow.id) == col(ReminderRow.incident_id))
-                    .where(
-                        col(IncidentRow.status) != IncidentStatus.CLOSED.value,
-                        col(ReminderRow.generation) == col(IncidentRow.generation),
-                    )
-                ).all():
-                    fired[(reminder.incident_id, reminder.step, reminder.level)] = reminder
-            incidents = [
-                repo.build_snapshot(row, tuple(steps[number]), {}) for number, row in by_id.items()
-            ]
+            for reminder in session.exec(
+                select(ReminderRow)
+                .join(IncidentRow, col(IncidentRow.id) == col(ReminderRow.incident_id))
+                .where(is_open, col(ReminderRow.generation) == col(IncidentRow.generation))
+            ).all():
+                fired[(reminder.incident_id, reminder.step, reminder.level)] = reminder
+            incidents = [repo.build_snapshot(row, tuple(steps[row.id]), {}) for row in rows]
         return _Loaded(incidents, dict(snoozes), fired)
 
     # -- claiming ------------------------------------------------------------------------------
@@ -292,7 +288,7 @@ class ReminderScanner:
             )
 
 
-def _step_record(row: StepRow) -> StepRecord:
+def _step_record(row: StepRow | Row[Any]) -> StepRecord:
     return StepRecord(
         step=Step(row.step),
         state=StepState(row.state),

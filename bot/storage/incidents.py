@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Row, Table, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
@@ -134,7 +134,7 @@ def roles_of_many(session: Session, ids: Sequence[int]) -> dict[int, dict[Role, 
 
 
 def build_snapshot(
-    row: IncidentRow, steps: tuple[StepRecord, ...], roles: dict[Role, str]
+    row: IncidentRow | Row[Any], steps: tuple[StepRecord, ...], roles: dict[Role, str]
 ) -> IncidentSnapshot:
     """An incident snapshot from its row and its already-loaded steps and roles."""
     assert row.id is not None
