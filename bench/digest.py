@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bot.digest.figures import compute_digest  # noqa: E402
 from bot.digest.render import render_digest  # noqa: E402
 from bot.digest.schedule import IsoWeek  # noqa: E402
-from bot.domain.plan import load_plan  # noqa: E402
+from bot.domain.plan_file import load_plan  # noqa: E402
 from bot.domain.types import Step  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402

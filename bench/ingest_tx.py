@@ -22,7 +22,7 @@ import ingest as bench  # bench/ingest.py: fresh databases, the machine descript
 from sqlalchemy import event
 
 from bot.domain.events import OorEvent, PaymentDetails
-from bot.domain.plan import load_plan
+from bot.domain.plan_file import load_plan
 from bot.domain.types import OorType, Severity
 from bot.incidents.ingest import IngestService
 from bot.storage.db import Database

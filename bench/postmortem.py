@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 from bot.domain.clock import ManualClock  # noqa: E402
 from bot.domain.events import OorEvent, PaymentDetails  # noqa: E402
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry  # noqa: E402
-from bot.domain.plan import Plan, load_plan  # noqa: E402
+from bot.domain.plan import Plan  # noqa: E402
+from bot.domain.plan_file import load_plan  # noqa: E402
 from bot.domain.types import (  # noqa: E402
     CauseCategory,
     IncidentStatus,

@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.domain.clock import ManualClock  # noqa: E402
-from bot.domain.plan import Plan, load_plan  # noqa: E402
+from bot.domain.plan import Plan  # noqa: E402
+from bot.domain.plan_file import load_plan  # noqa: E402
 from bot.incidents.ingest import IngestService  # noqa: E402
 from bot.ingest.native import parse_native  # noqa: E402
 from bot.reminders.scan import ReminderScanner  # noqa: E402

@@ -24,7 +24,8 @@ from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.plan import Plan, load_plan
+from bot.domain.plan import Plan
+from bot.domain.plan_file import load_plan
 from bot.http import TimingMiddleware, ops_routes
 from bot.incidents.ingest import IngestService
 from bot.incidents.service import IncidentService

@@ -13,7 +13,8 @@ from sqlalchemy.exc import OperationalError
 from bot.config import ConfigError, Settings, load_settings
 from bot.digest.cli import add_digest_parser, run_digest
 from bot.domain.clock import SystemClock
-from bot.domain.plan import PlanError, load_plan, plan_summary
+from bot.domain.plan import PlanError
+from bot.domain.plan_file import load_plan, plan_summary
 from bot.incidents_cli import add_incidents_parser, run_incidents
 from bot.logging_setup import configure_logging
 from bot.notifications.cli import add_notify_parser, run_notify

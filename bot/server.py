@@ -11,7 +11,7 @@ import uvicorn
 
 from bot.app import SANDBOX_PREFIX, OorApp, create_app
 from bot.config import Settings
-from bot.domain.plan import load_plan
+from bot.domain.plan_file import load_plan
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 

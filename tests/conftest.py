@@ -12,7 +12,8 @@ import pytest
 
 from bot.app import OorApp, create_app
 from bot.config import Settings
-from bot.domain.plan import Plan, load_plan
+from bot.domain.plan import Plan
+from bot.domain.plan_file import load_plan
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.sandbox.workspace import seed_demo_workspace
 from bot.storage.db import Database

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.domain.plan import Plan, load_plan
+from bot.domain.plan import Plan
+from bot.domain.plan_file import load_plan
 from bot.domain.types import Step
 from bot.storage.db import Database
 from bot.storage.models import (

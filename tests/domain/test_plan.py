@@ -10,16 +10,8 @@ import pytest
 
 from bot.domain.alert_rules import AlertmanagerRules
 from bot.domain.durations import format_duration, parse_duration
-from bot.domain.plan import (
-    Deadline,
-    PartnerKind,
-    Plan,
-    PlanError,
-    load_plan,
-    parse_plan,
-    plan_from_data,
-    plan_summary,
-)
+from bot.domain.plan import Deadline, PartnerKind, Plan, PlanError
+from bot.domain.plan_file import load_plan, parse_plan, plan_from_data, plan_summary
 from bot.domain.responders import ResponderRef, parse_responder
 from bot.domain.types import OorType, Role, Severity, Step
 

@@ -21,7 +21,8 @@ from bot.domain.deadlines import (
     working_windows,
 )
 from bot.domain.incident import IncidentSnapshot, StepRecord, initial_steps
-from bot.domain.plan import Plan, load_plan
+from bot.domain.plan import Plan
+from bot.domain.plan_file import load_plan
 from bot.domain.plan_sections import WEEKDAYS, WorkingHours
 from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
 from tests.support import EXAMPLE_PLAN
