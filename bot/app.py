@@ -201,6 +201,7 @@ def create_app(
                 ),
             ),
             templates_dir=TEMPLATES_DIR,
+            tz=plan.tz,
         )
         routes.extend(sandbox_ui.routes())
         wiring.on_stop.append(sandbox_ui.close)

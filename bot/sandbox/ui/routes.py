@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -33,6 +34,9 @@ SEVERITIES = ("", "sev1", "sev2", "sev3", "sev4")
 ASSETS = {"sandbox.js": "text/javascript", "sandbox.css": "text/css"}
 
 
+_UTC = ZoneInfo("UTC")
+
+
 class SandboxUI:
     """The page and its endpoints for one emulator and the bot serving it."""
 
@@ -42,9 +46,11 @@ class SandboxUI:
         target: SandboxTarget,
         templates_dir: Path,
         *,
+        tz: ZoneInfo = _UTC,
         default_pause: float = DEFAULT_PAUSE,
     ) -> None:
         self.emulator = emulator
+        self.tz = tz  # message times show in the plan's zone, like everything the bot writes
         self.session = SandboxSession(emulator, target)
         self.drill = Drill(self.session)
         self.default_pause = default_pause
@@ -193,7 +199,7 @@ class SandboxUI:
         ephemeral: bool = False,
     ) -> JSON:
         """A message as the page shows it, with the files it shares."""
-        shown = _message(message, users, names, pinned, ephemeral=ephemeral)
+        shown = _message(message, users, names, pinned, self.tz, ephemeral=ephemeral)
         shown["files"] = [files.attachment(self.emulator, f) for f in message.get("files") or []]
         return shown
 
@@ -339,6 +345,7 @@ def _message(
     users: dict[str, JSON],
     names: render.Names,
     pinned: set[str],
+    tz: ZoneInfo,
     *,
     ephemeral: bool = False,
 ) -> JSON:
@@ -350,7 +357,7 @@ def _message(
         "ts": str(message.get("ts") or "0"),
         "author": author.get("real_name") or author.get("name") or author_id or "unknown",
         "is_bot": is_bot,
-        "time": datetime.fromtimestamp(float(message.get("ts") or 0)).strftime("%H:%M:%S"),
+        "time": datetime.fromtimestamp(float(message.get("ts") or 0), tz).strftime("%H:%M:%S"),
         "pinned": message.get("ts") in pinned,
         "edited": bool(message.get("edited")),
         "ephemeral": ephemeral,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -78,6 +79,15 @@ def test_state_json_lists_incident_channels_first_newest_first(sandbox: Sandbox)
     # Unknown channel and user fall back to the first of each.
     fallback = state(sandbox, "C404", "U404")
     assert fallback["channel"] == second and fallback["user"] == ALICE
+
+
+def test_message_times_show_in_the_plans_time_zone(sandbox: Sandbox) -> None:
+    channel = fire(sandbox)
+    wait_for(lambda: sandbox.emulator.messages(channel), what="the board")
+    ts = float(sandbox.emulator.messages(channel)[0]["ts"])
+    local = datetime.fromtimestamp(ts, sandbox.app.plan.tz).strftime("%H:%M:%S")
+    assert sandbox.app.plan.timezone == "Asia/Shanghai"  # not the server's zone (UTC here)
+    assert f">{local}<" in state(sandbox, channel)["html"]["messages"]
 
 
 def test_composer_runs_help_as_an_ephemeral_reply(sandbox: Sandbox) -> None:
