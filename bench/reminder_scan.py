@@ -75,6 +75,15 @@ def report(name: str, count: int, timings: list[float]) -> None:
     )
 
 
+def measure(name: str, db: Database, plan: Plan, args: argparse.Namespace) -> None:
+    try:
+        upgrade(db.engine)
+        open_incidents(db, plan, args.incidents)
+        report(name, args.incidents, time_scans(db, plan, args.runs))
+    finally:
+        db.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=1000)
@@ -83,13 +92,7 @@ def main() -> int:
     plan = load_plan(ROOT / "plan.example.yaml")
     print(f"load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/scan.db")
-        try:
-            upgrade(db.engine)
-            open_incidents(db, plan, args.incidents)
-            report("SQLite", args.incidents, time_scans(db, plan, args.runs))
-        finally:
-            db.dispose()
+        measure("SQLite", Database(f"sqlite:///{tmp}/scan.db"), plan, args)
     schema = f"bench_scan_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
@@ -98,13 +101,10 @@ def main() -> int:
         print(f"PostgreSQL skipped: {exc}".splitlines()[0])
         return 0
     dsn = PG_DSN.removeprefix("postgresql://")
-    db = Database(f"postgresql+psycopg://{dsn}?options=-csearch_path%3D{schema}")
     try:
-        upgrade(db.engine)
-        open_incidents(db, plan, args.incidents)
-        report("PostgreSQL", args.incidents, time_scans(db, plan, args.runs))
+        url = f"postgresql+psycopg://{dsn}?options=-csearch_path%3D{schema}"
+        measure("PostgreSQL", Database(url), plan, args)
     finally:
-        db.dispose()
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
     return 0
