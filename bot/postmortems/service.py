@@ -132,7 +132,7 @@ class PostmortemService:
             version = store.next_version(session, number)
             postmortem = compile_postmortem(
                 incident,
-                store.timeline(session, number),
+                repo.timeline_of(session, number),
                 store.get_notes(session, number),
                 store.action_items(session, number),
                 store.notifications_sent(session, number),

@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.incident import TimelineEntry
 from bot.incidents.job_kinds import JobKind
 from bot.postmortems.model import (
     ActionItem,
@@ -186,20 +185,6 @@ def add_timeline_entry(
             incident_id=incident_id,
             payload={"actor": actor, "text": text, "mentions": list(mentions), "kind": kind},
         )
-
-
-def timeline(session: Session, incident_id: int) -> list[TimelineEntry]:
-    """The incident's timeline, oldest first, as the document shows it. Only the four
-    columns it needs are read, as plain rows: for 10,000 entries, ORM objects (and their
-    JSON ``data``) cost several times the whole compile."""
-    rows = session.exec(
-        select(TimelineRow.at, TimelineRow.actor, TimelineRow.kind, TimelineRow.text)
-        .where(TimelineRow.incident_id == incident_id)
-        .order_by(col(TimelineRow.at), col(TimelineRow.id))
-    ).all()
-    return [
-        TimelineEntry(at=at, actor=actor, kind=kind, text=text) for at, actor, kind, text in rows
-    ]
 
 
 def timeline_actors(session: Session, incident_id: int) -> set[str]:

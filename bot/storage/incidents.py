@@ -91,12 +91,17 @@ def add_timeline(
 
 
 def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
+    """The incident's timeline, oldest first. Only the four columns an entry shows are read,
+    as plain rows: for 10,000 entries (a post-mortem), ORM objects with their JSON ``data``
+    cost several times the whole compile."""
     rows = session.exec(
-        select(TimelineRow)
+        select(TimelineRow.at, TimelineRow.actor, TimelineRow.kind, TimelineRow.text)
         .where(TimelineRow.incident_id == incident_id)
         .order_by(col(TimelineRow.at), col(TimelineRow.id))
     ).all()
-    return [TimelineEntry(at=r.at, actor=r.actor, kind=r.kind, text=r.text) for r in rows]
+    return [
+        TimelineEntry(at=at, actor=actor, kind=kind, text=text) for at, actor, kind, text in rows
+    ]
 
 
 def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepRecord, ...]]:
