@@ -34,7 +34,6 @@ from bot.resources import TEMPLATES_DIR
 from bot.slack.text import MAX_BLOCKS, SECTION_TEXT_LIMIT, duration, escape, mention, truncate
 from bot.slack.views import SlackMessage
 
-TEMPLATES = TEMPLATES_DIR
 TEMPLATE = "digest.mrkdwn.j2"
 OWNER_LIMIT = 10
 MINUS = "−"
@@ -211,7 +210,7 @@ def _environment(directory: Path) -> SandboxedEnvironment:
     )
 
 
-def render_digest(digest: Digest, plan: Plan, *, templates: Path = TEMPLATES) -> str:
+def render_digest(digest: Digest, plan: Plan, *, templates: Path = TEMPLATES_DIR) -> str:
     template = _environment(templates).get_template(TEMPLATE)
     return template.render(**context(digest, plan)).strip() + "\n"
 

@@ -16,7 +16,8 @@ import structlog
 from bot.notifications.delivery import NotificationJobs
 from bot.notifications.service import DraftService
 from bot.notifications.slack import register_notify
-from bot.notifications.templates import PACKAGED_TEMPLATES_DIR, SUBDIR, NotificationTemplates
+from bot.notifications.templates import SUBDIR, NotificationTemplates
+from bot.resources import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -29,7 +30,7 @@ def install(wiring: Wiring, templates_dir: Path | None = None) -> None:
     if override is not None and not (override / SUBDIR).is_dir():
         # Not fatal (the shipped templates still work), but the operator meant something.
         log.warning("notification_templates_dir_missing", path=str(override / SUBDIR))
-    templates = NotificationTemplates(override, PACKAGED_TEMPLATES_DIR)
+    templates = NotificationTemplates(override, TEMPLATES_DIR)
     drafts = DraftService(
         wiring.db,
         wiring.clock,

@@ -18,13 +18,13 @@ from bot.domain.plan_sections import Locale, NotifyChannel
 from bot.domain.types import OorType
 from bot.notifications.sms import count_sms
 from bot.notifications.templates import (
-    PACKAGED_TEMPLATES_DIR,
     NotificationTemplateError,
     NotificationTemplates,
     render_message,
     template_name,
 )
 from bot.notifications.variables import sample_incident
+from bot.resources import TEMPLATES_DIR
 
 PROG = "oor-bot"
 
@@ -85,7 +85,7 @@ def run_notify(args: argparse.Namespace, plan: Plan, templates_dir: Path | None)
         )
         return 2
     override = Path(args.templates_dir) if args.templates_dir else templates_dir
-    templates = NotificationTemplates(override, PACKAGED_TEMPLATES_DIR)
+    templates = NotificationTemplates(override, TEMPLATES_DIR)
     try:
         text = render_preview(
             plan,

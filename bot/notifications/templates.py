@@ -44,7 +44,6 @@ from bot.notifications.sms import with_signature
 from bot.notifications.variables import build_variables
 from bot.resources import TEMPLATES_DIR
 
-PACKAGED_TEMPLATES_DIR = TEMPLATES_DIR
 SUBDIR = "notifications"
 SUBJECT_PREFIX = "Subject:"
 # Slack's plain-text input (the Edit form) takes at most 3000 characters.
@@ -79,7 +78,7 @@ class NotificationTemplates:
     def __init__(
         self,
         override_dir: Path | str | None = None,
-        packaged_dir: Path | str = PACKAGED_TEMPLATES_DIR,
+        packaged_dir: Path | str = TEMPLATES_DIR,
     ) -> None:
         dirs = [Path(packaged_dir) / SUBDIR]
         if override_dir:

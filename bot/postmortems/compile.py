@@ -34,7 +34,6 @@ from bot.postmortems.model import NOTE_FIELDS, ActionItem, Postmortem, ReviewNot
 from bot.postmortems.text import MISSING, inline, paragraph
 from bot.resources import TEMPLATES_DIR
 
-TEMPLATE_DIR = TEMPLATES_DIR
 TEMPLATE_NAME = "postmortem.md.j2"
 NOT_WRITTEN = "_Not written yet._"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -249,7 +248,7 @@ def _summary(
 
 # -- the compile -------------------------------------------------------------------------------
 @cache
-def _template(directory: str = str(TEMPLATE_DIR), name: str = TEMPLATE_NAME) -> Template:
+def _template(directory: str = str(TEMPLATES_DIR), name: str = TEMPLATE_NAME) -> Template:
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(directory),
         undefined=StrictUndefined,
