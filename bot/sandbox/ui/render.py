@@ -28,6 +28,17 @@ _SAFE_URL = re.compile(r"^(https?://|mailto:)[^\s\"'<>`]+$", re.I)
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 
 
+def people(snapshot: JSON) -> list[JSON]:
+    """The workspace's people: who can act on the page and be picked in a form (not bots,
+    not deactivated users, not the bot's own user)."""
+    bot_user = (snapshot.get("bot") or {}).get("user_id")
+    return [
+        u
+        for u in snapshot.get("users", [])
+        if not u.get("is_bot") and not u.get("deleted") and u["id"] != bot_user
+    ]
+
+
 @dataclass(frozen=True)
 class Names:
     """How ids read on the page: users as ``@name``, channels as ``#name``."""
@@ -40,14 +51,11 @@ class Names:
 
     @classmethod
     def from_snapshot(cls, snapshot: JSON) -> Names:
-        bot_user = (snapshot.get("bot") or {}).get("user_id")
-        people = tuple(
-            (u["id"], " · ".join(filter(None, [u.get("name") or u["id"], u.get("real_name")])))
-            for u in snapshot.get("users", [])
-            if not u.get("is_bot") and not u.get("deleted") and u["id"] != bot_user
-        )
         return cls(
-            people=people,
+            people=tuple(
+                (u["id"], " · ".join(filter(None, [u.get("name") or u["id"], u.get("real_name")])))
+                for u in people(snapshot)
+            ),
             users={u["id"]: u.get("name") or u["id"] for u in snapshot.get("users", [])},
             channels={c["id"]: c.get("name") or c["id"] for c in snapshot.get("channels", [])},
             usergroups={

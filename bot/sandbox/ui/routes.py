@@ -136,13 +136,7 @@ class SandboxUI:
         """Everything the page shows for ``channel_id`` as seen by ``user_id``."""
         snapshot = self.emulator.snapshot()
         names = render.Names.from_snapshot(snapshot)
-        humans = [
-            u
-            for u in snapshot["users"]
-            if not u.get("is_bot")
-            and not u.get("deleted")
-            and u["id"] != snapshot["bot"]["user_id"]
-        ]
+        humans = render.people(snapshot)
         user = next((u for u in humans if u["id"] == user_id), humans[0] if humans else None)
         channels = _ordered_channels(snapshot["channels"])
         channel = next((c for c in channels if c["id"] == channel_id), None)

@@ -6,9 +6,18 @@ from __future__ import annotations
 from bot.sandbox.ui import forms
 from bot.sandbox.ui.render import Names
 
-NAMES = Names(
-    users={"U01ALICE": "alice", "U02BOB": "bob", "UBOT": "oor-bot"},
-    people=(("U01ALICE", "alice · Alice Wang"), ("U02BOB", "bob · Bob <Li>")),
+# As the page builds them: the bot, a bot user and a deactivated user are no one to pick.
+NAMES = Names.from_snapshot(
+    {
+        "bot": {"user_id": "UBOT"},
+        "users": [
+            {"id": "U01ALICE", "name": "alice", "real_name": "Alice Wang"},
+            {"id": "U02BOB", "name": "bob", "real_name": "Bob <Li>"},
+            {"id": "UBOT", "name": "oor-bot"},
+            {"id": "U0HOOK", "name": "pager", "is_bot": True},
+            {"id": "U0GONE", "name": "gone", "deleted": True},
+        ],
+    }
 )
 
 
@@ -102,6 +111,7 @@ def test_user_picker_offers_the_people_of_the_workspace() -> None:
     assert '<option value="U01ALICE">alice · Alice Wang</option>' in html
     assert '<option value="U02BOB">bob · Bob &lt;Li&gt;</option>' in html
     assert "UBOT" not in html  # bots are not people to assign work to
+    assert "U0HOOK" not in html and "U0GONE" not in html
     chosen = str(forms.input_field(owner, NAMES, value="U02BOB"))
     assert '<option value="U02BOB" selected>' in chosen
     initial = owner | {"element": {"type": "users_select", "initial_user": "U01ALICE"}}
