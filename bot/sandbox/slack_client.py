@@ -21,12 +21,9 @@ from bot.sandbox.emulator import Emulator
 
 TEAM = {"id": "T0OOR", "domain": "oor-sandbox"}
 # Where Slack puts a picked value in view state, for the pickers that are not selects.
-_PICKED = {
+_PICKED = {  # the pickers the bot's forms use, and where Slack puts their value
     "users_select": "selected_user",
-    "conversations_select": "selected_conversation",
-    "channels_select": "selected_channel",
     "datepicker": "selected_date",
-    "timepicker": "selected_time",
 }
 APP_ID = "A0OORBOT"
 
@@ -128,7 +125,7 @@ class SlackClient:
         self, view: dict[str, Any], values: dict[str, str], *, user_id: str
     ) -> Delivery:
         """Submit a modal the bot opened, with ``values`` by block id (select: option value;
-        user, channel, date and time pickers: the id, ``YYYY-MM-DD`` or ``HH:MM``)."""
+        user and date pickers: the user id or ``YYYY-MM-DD``)."""
         state: dict[str, dict[str, Any]] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":

@@ -51,6 +51,10 @@ SANDBOX_PATHS = [
     ("GET", "/sandbox/"),
     ("GET", "/sandbox/assets/sandbox.js"),
     ("GET", "/sandbox/api/state"),
+    ("GET", "/sandbox/files/F1"),
+    ("POST", "/sandbox/api/click"),
+    ("POST", "/sandbox/api/view_submission"),
+    ("POST", "/sandbox/api/view_closed"),
     ("POST", "/sandbox/api/event"),
     ("POST", "/sandbox/api/command"),
     ("POST", "/sandbox/api/drill"),
@@ -74,6 +78,8 @@ def test_with_a_token_nothing_of_the_sandbox_is_served(
     assert not settings.sandbox
     app = create_app(settings, plan=plan, start_worker=False)
     assert app.emulator is None
+    # Every route, not only the ones listed below: none is the sandbox's.
+    assert not [r for r in app.asgi.routes if getattr(r, "path", "").startswith("/sandbox")]
     server = ServerThread(app.asgi).start()
     try:
         assert httpx.get(f"{server.url}/livez").status_code == 200  # the bot itself is up

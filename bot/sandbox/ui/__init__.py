@@ -4,7 +4,7 @@
 bot the way Slack and a payment monitor would (signed ``/slack/events``, ``/webhooks/oor``).
 """
 
-from bot.sandbox.ui.routes import SandboxUI, sandbox_ui_routes
+from bot.sandbox.ui.routes import SandboxUI
 from bot.sandbox.ui.session import SandboxTarget
 
-__all__ = ["SandboxTarget", "SandboxUI", "sandbox_ui_routes"]
+__all__ = ["SandboxTarget", "SandboxUI"]

@@ -34,9 +34,6 @@ SEVERITIES = ("", "sev1", "sev2", "sev3", "sev4")
 ASSETS = {"sandbox.js": "text/javascript", "sandbox.css": "text/css"}
 
 
-_UTC = ZoneInfo("UTC")
-
-
 class SandboxUI:
     """The page and its endpoints for one emulator and the bot serving it."""
 
@@ -46,7 +43,7 @@ class SandboxUI:
         target: SandboxTarget,
         templates_dir: Path,
         *,
-        tz: ZoneInfo = _UTC,
+        tz: ZoneInfo,
         default_pause: float = DEFAULT_PAUSE,
     ) -> None:
         self.emulator = emulator
@@ -260,13 +257,6 @@ class SandboxUI:
         if run is None:
             return Outcome(False, "A drill is already running.", {"conflict": True})
         return Outcome(True, "Drill started.", {"drill": run.number})
-
-
-def sandbox_ui_routes(
-    emulator: Emulator, target: SandboxTarget, templates_dir: Path
-) -> list[BaseRoute]:
-    """The routes of a `SandboxUI` (keep the `SandboxUI` to stop a running drill)."""
-    return SandboxUI(emulator, target, templates_dir).routes()
 
 
 # ---------------------------------------------------------------------------- view models

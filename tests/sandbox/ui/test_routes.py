@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from slack_sdk import WebClient
 
 from bot.sandbox.workspace import SANDBOX_BOT_TOKEN
@@ -81,12 +84,24 @@ def test_state_json_lists_incident_channels_first_newest_first(sandbox: Sandbox)
     assert fallback["channel"] == second and fallback["user"] == ALICE
 
 
+@pytest.fixture
+def machine_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's own zone set to UTC, so it differs from the plan's wherever this runs."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("machine_in_utc")
 def test_message_times_show_in_the_plans_time_zone(sandbox: Sandbox) -> None:
     channel = fire(sandbox)
     wait_for(lambda: sandbox.emulator.messages(channel), what="the board")
     ts = float(sandbox.emulator.messages(channel)[0]["ts"])
     local = datetime.fromtimestamp(ts, sandbox.app.plan.tz).strftime("%H:%M:%S")
-    assert sandbox.app.plan.timezone == "Asia/Shanghai"  # not the server's zone (UTC here)
+    assert sandbox.app.plan.timezone == "Asia/Shanghai"
+    assert datetime.fromtimestamp(ts).strftime("%H:%M:%S") != local  # the machine's zone: UTC
     assert f">{local}<" in state(sandbox, channel)["html"]["messages"]
 
 
