@@ -40,7 +40,12 @@ def install(wiring: Wiring, templates_dir: Path | None = None) -> None:
         on_enqueued=wiring.worker.wake,
     )
     jobs = NotificationJobs(
-        wiring.db, wiring.gateway, wiring.plan, wiring.clock, on_enqueued=wiring.worker.wake
+        wiring.db,
+        wiring.gateway,
+        wiring.plan,
+        wiring.clock,
+        on_enqueued=wiring.worker.wake,
+        while_waiting=wiring.worker.turn.lent,
     )
     wiring.job_handlers.update(jobs.handlers())
     register_notify(wiring.commands, wiring.bolt, wiring.gateway, drafts, wiring.plan)

@@ -11,6 +11,7 @@ receiver recognise it. Once recorded as delivered, the job never sends again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -78,8 +79,12 @@ class NotificationJobs:
         clock: Clock,
         on_enqueued: Callable[[], None] = lambda: None,
         transport: httpx.BaseTransport | None = None,
+        while_waiting: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
+        """``while_waiting`` wraps the wait on the delivery webhook, as the gateway wraps
+        Slack calls: the outbox lends its turn to other jobs meanwhile."""
         self._db = db
+        self._while_waiting = while_waiting
         self._gateway = gateway
         self._plan = plan
         self._clock = clock
@@ -152,7 +157,7 @@ class NotificationJobs:
         where = f"delivery:{draft.channel.value}"
         try:
             with (
-                self._gateway.waiting_on_network(),
+                self._while_waiting(),
                 httpx.Client(timeout=DELIVERY_TIMEOUT_SECONDS, transport=self._transport) as client,
             ):
                 response = client.post(

@@ -117,11 +117,6 @@ class SlackGateway:
     def client(self) -> WebClient:
         return self._client
 
-    def waiting_on_network(self) -> AbstractContextManager[None]:
-        """Wrap a job's other network waits (a delivery webhook) like its Slack calls, so
-        the outbox lends its turn meanwhile instead of stalling every other job."""
-        return self._while_waiting()
-
     def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call ``method`` (e.g. ``"conversations.create"``) and return the response data."""
         with self._lock:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, update
 from sqlalchemy import select as core_select
-from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
@@ -30,7 +29,14 @@ from bot.domain.types import (
     Step,
     StepState,
 )
-from bot.storage.models import EventRow, IncidentRow, RoleRow, StepRow, TimelineRow
+from bot.storage.models import (
+    OPEN_GROUP_PREDICATE,
+    EventRow,
+    IncidentRow,
+    RoleRow,
+    StepRow,
+    TimelineRow,
+)
 from bot.storage.sql import insert_ignoring_conflicts
 
 INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -38,34 +44,12 @@ EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
 STEP: Table = StepRow.__table__  # type: ignore[attr-defined]
 TIMELINE: Table = TimelineRow.__table__  # type: ignore[attr-defined]
 
-# The predicate of the partial unique index uq_incident_open_group_key, written exactly as
-# the index has it, so that ON CONFLICT can name that index.
-OPEN_GROUP_PREDICATE = sql_text("status != 'closed'")
-
 
 def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
     stmt = select(IncidentRow).where(IncidentRow.id == number)
     if for_update:
         stmt = stmt.with_for_update()
     return session.exec(stmt).first()
-
-
-def find_open_by_group(
-    session: Session, group_key: str, *, for_update: bool = False
-) -> IncidentRow | None:
-    stmt = select(IncidentRow).where(
-        IncidentRow.group_key == group_key, IncidentRow.status != IncidentStatus.CLOSED
-    )
-    if for_update:
-        # Grouping changes the row (event count, severity): concurrent events of one
-        # group must queue on it rather than overwrite each other's counts.
-        stmt = stmt.with_for_update()
-    return session.exec(stmt).first()
-
-
-def add_steps(session: Session, incident_id: int) -> None:
-    for position, step in enumerate(Step, start=1):
-        session.add(StepRow(incident_id=incident_id, step=step, position=position))
 
 
 def add_timeline(

@@ -26,6 +26,11 @@ def _json() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+# The predicate of the partial unique index uq_incident_open_group_key: the ingest's
+# ON CONFLICT names the index by repeating it, so both use this one expression.
+OPEN_GROUP_PREDICATE = text("status != 'closed'")
+
+
 class IncidentRow(SQLModel, table=True):
     __tablename__ = "incident"
     __table_args__ = (
@@ -33,8 +38,8 @@ class IncidentRow(SQLModel, table=True):
             "uq_incident_open_group_key",
             "group_key",
             unique=True,
-            sqlite_where=text("status != 'closed'"),
-            postgresql_where=text("status != 'closed'"),
+            sqlite_where=OPEN_GROUP_PREDICATE,
+            postgresql_where=OPEN_GROUP_PREDICATE,
         ),
     )
 
