@@ -251,15 +251,19 @@ def test_jobs_take_turns_to_run_python() -> None:
             assert a_may_leave.wait(10)
             order.append("a out")
 
+    b_in = threading.Event()
+
     def job_b() -> None:
         assert a_inside.wait(10)
         b_trying.set()
         with turn.taken():
             order.append("b in")
+            b_in.set()
 
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.submit(job_a), pool.submit(job_b)
         assert b_trying.wait(10)
+        assert not b_in.wait(0.2)  # b waits while a holds the turn
         a_may_leave.set()
         a.result()
         b.result()
@@ -274,3 +278,30 @@ def test_lending_the_turn_outside_a_job_changes_nothing() -> None:
         pass
     with turn.taken():
         pass
+
+    # The turn is free again: another thread takes it at once.
+    def take_it() -> bool:
+        with turn.taken():
+            return True
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(take_it).result(timeout=5)
+
+
+def test_the_worker_runs_each_job_holding_the_turn(db: Database) -> None:
+    held_during_the_job: list[bool] = []
+
+    def handler(job: ClaimedJob) -> None:
+        other_took_it = threading.Event()
+
+        def other_job() -> None:
+            with rig.worker.turn.taken():
+                other_took_it.set()
+
+        threading.Thread(target=other_job, daemon=True).start()
+        held_during_the_job.append(not other_took_it.wait(0.2))
+
+    rig = Rig(db, handler)
+    rig.enqueue()
+    assert rig.worker.run_due_jobs() == 1
+    assert held_during_the_job == [True]
