@@ -205,7 +205,7 @@ def test_two_replicas_post_each_weekly_digest_once(
             return scheduler.check() is not None
 
         with ThreadPoolExecutor(2) as pool:
-            pool.map(check, schedulers)
+            assert sum(pool.map(check, schedulers)) <= 1  # the ticks may have claimed it
         wait_for(lambda: _charts(emulator, "2026-W48"), timeout=20, what="the W48 digest")
         _wait_jobs_done(apps[0], 2)
         texts = [m["text"] for m in _digests(emulator)]

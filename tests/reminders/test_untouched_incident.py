@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -145,9 +147,11 @@ def step_through(
     opened: datetime,
     schedule: list[tuple[timedelta, list[Due]]],
     already: list[Due],
+    at_deadline: Callable[[], None] = lambda: None,
 ) -> list[Due]:
-    """At each deadline: a second before it nothing new is claimed; at it, exactly its
-    reminders are posted. Returns everything expected so far."""
+    """At each deadline: a second before it nothing new is claimed; at it (``at_deadline``
+    runs the moment the clock gets there), exactly its reminders are posted. Returns
+    everything expected so far."""
     expected = list(already)
     app = replicas[0].app
     for offset, due in schedule:
@@ -156,6 +160,7 @@ def step_through(
         settle(replicas)
         assert claims(app) == before, f"claimed before {offset}"
         clock.set(opened + offset)
+        at_deadline()
         expected += due
         wait_for(
             lambda want=Counter(expected): Counter(posted(room)) == want,
@@ -231,21 +236,25 @@ def test_two_replicas_on_one_postgres_remind_and_escalate_once(
     try:
         room = IncidentRoom.open(replicas[0].bot, emulator)
         opened = opened_at(replicas[0].app, room.number)
-        expected: list[Due] = []
-        for offset, due in UNTOUCHED:
-            expected = step_through(room, replicas, clock, opened, [(offset, due)], expected)
-            # Besides their schedulers, both replicas scan at the very same moment.
+
+        def both_scan_at_once() -> None:
+            # Besides their schedulers, both replicas scan at the very moment a deadline
+            # passes: between them they claim each reminder at most once.
             barrier = threading.Barrier(2)
 
-            def scan(replica: Replica, barrier: threading.Barrier = barrier) -> None:
+            def scan(replica: Replica) -> list[Due]:
                 barrier.wait(timeout=10)
-                replica.reminders.scanner.scan()
+                return [(c.step, c.level) for c in replica.reminders.scanner.scan()]
 
-            threads = [threading.Thread(target=scan, args=(r,)) for r in replicas]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=30)
+            with ThreadPoolExecutor(2) as pool:
+                claimed = [due for found in pool.map(scan, replicas) for due in found]
+            assert len(claimed) == len(set(claimed)), claimed
+
+        expected: list[Due] = []
+        for offset, due in UNTOUCHED:
+            expected = step_through(
+                room, replicas, clock, opened, [(offset, due)], expected, both_scan_at_once
+            )
         check_exactly_once(room, replicas, expected)
     finally:
         for replica in replicas:
