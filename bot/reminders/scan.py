@@ -26,11 +26,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
-from sqlalchemy import Row, update
 from sqlalchemy import select as core_select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -152,7 +151,7 @@ class ReminderScanner:
                 .where(is_open)
                 .order_by(col(StepRow.incident_id), col(StepRow.position))
             ):
-                steps[step_row.incident_id].append(_step_record(step_row))
+                steps[step_row.incident_id].append(repo.step_record(step_row))
             snoozes: dict[int, dict[Step, datetime]] = defaultdict(dict)
             for number, step, until in session.execute(
                 select(SnoozeRow.incident_id, SnoozeRow.step, SnoozeRow.until)
@@ -286,17 +285,6 @@ class ReminderScanner:
                 incident_id=incident.number,
                 payload=payload,
             )
-
-
-def _step_record(row: StepRow | Row[Any]) -> StepRecord:
-    return StepRecord(
-        step=Step(row.step),
-        state=StepState(row.state),
-        started_at=row.started_at,
-        started_by=row.started_by,
-        completed_at=row.completed_at,
-        completed_by=row.completed_by,
-    )
 
 
 def _still_due(session: Session, incident: IncidentSnapshot, step: Step) -> bool:

@@ -88,6 +88,19 @@ def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
     ]
 
 
+def step_record(row: StepRow | Row[Any]) -> StepRecord:
+    """A step as the domain sees it, from its ORM row or a plain row of its columns."""
+    return StepRecord(
+        step=Step(row.step),
+        state=StepState(row.state),
+        started_at=row.started_at,
+        started_by=row.started_by,
+        completed_at=row.completed_at,
+        completed_by=row.completed_by,
+        note=row.note,
+    )
+
+
 def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepRecord, ...]]:
     if not ids:
         return {}
@@ -98,17 +111,7 @@ def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepR
     ).all()
     grouped: dict[int, list[StepRecord]] = defaultdict(list)
     for r in rows:
-        grouped[r.incident_id].append(
-            StepRecord(
-                step=Step(r.step),
-                state=StepState(r.state),
-                started_at=r.started_at,
-                started_by=r.started_by,
-                completed_at=r.completed_at,
-                completed_by=r.completed_by,
-                note=r.note,
-            )
-        )
+        grouped[r.incident_id].append(step_record(r))
     return {incident_id: tuple(records) for incident_id, records in grouped.items()}
 
 

@@ -308,8 +308,16 @@ def test_deadline_of_any_step_whatever_its_state(plan: Plan) -> None:
     assert of(Step.REVIEW) is None  # resolve not finished
     closed = replace(snap, status=IncidentStatus.CLOSED)
     assert of(Step.RESPOND, closed) == OPENED + timedelta(minutes=10)
-    # Deadlines the reminders use are these very ones.
-    [*found] = step_deadlines(incident(), type_plan, {}, plan.working_hours, plan.tz)
+    # The reminders' deadlines of an untouched incident: the plan's, from the opening (the
+    # review has none until the fix).
+    found = step_deadlines(incident(), type_plan, {}, plan.working_hours, plan.tz)
+    assert {d.step: d.deadline_at - OPENED for d in found} == {
+        Step.RESPOND: timedelta(minutes=10),
+        Step.RECORD: timedelta(minutes=30),
+        Step.INVESTIGATE: timedelta(hours=1),
+        Step.RESOLVE: timedelta(hours=4),
+        Step.NOTIFY: timedelta(hours=1),
+    }
     assert all(d.deadline_at == of(d.step, incident()) for d in found)
 
 
