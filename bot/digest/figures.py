@@ -35,6 +35,7 @@ from bot.digest.schedule import IsoWeek, local_midnight
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, StepState
 from bot.storage.models import ActionItemRow, IncidentRow, PostmortemRow, StepRow
+from bot.storage.sql import dialect_name
 
 INCIDENT: Any = IncidentRow.__table__  # type: ignore[attr-defined]
 STEP: Any = StepRow.__table__  # type: ignore[attr-defined]
@@ -135,7 +136,7 @@ class WeekFigures:
 
 
 def compute_week(session: Session, plan: Plan, week: IsoWeek) -> WeekFigures:
-    dialect = sql.dialect_of(session)
+    dialect = dialect_name(session)
     start, end = week.bounds(plan.tz)
     opened, affected, amounts = _opened(session, dialect, start, end)
     open_count, open_list = _open_at(session, end)

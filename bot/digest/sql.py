@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, Numeric, case, cast, extract, func
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
 
 # SQLite sums amounts as integers of 1/10000 of the currency unit: exact (no binary
 # floating point in money) for amounts with up to four decimals, which every ISO 4217
@@ -22,10 +21,6 @@ from sqlmodel import Session
 _SQLITE_AMOUNT_SCALE = 10_000
 _DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 _INTEGER_PATTERN = r"^[0-9]+$"
-
-
-def dialect_of(session: Session) -> str:
-    return str(session.get_bind().dialect.name)
 
 
 def epoch(value: Any, dialect: str) -> ColumnElement[float]:

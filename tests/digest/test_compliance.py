@@ -14,13 +14,13 @@ from sqlmodel import select
 
 from bot.digest.compliance import Compliance, step_compliance
 from bot.digest.schedule import IsoWeek
-from bot.digest.sql import dialect_of
 from bot.domain.deadlines import deadline_of
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, StepState
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.models import IncidentRow, StepRow
+from bot.storage.sql import dialect_name
 from tests.digest.fixture_week import digest_plan
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,7 +74,7 @@ def store(
 def compliance(db: Database, plan: Plan, week: IsoWeek) -> dict[str, Compliance]:
     start, end = week.bounds(plan.tz)
     with db.session() as session:
-        return step_compliance(session, dialect_of(session), plan, start, end)
+        return step_compliance(session, dialect_name(session), plan, start, end)
 
 
 DONE, SKIPPED = StepState.DONE, StepState.SKIPPED
