@@ -85,7 +85,7 @@ def insert_jobs(bind: Bind, rows: list[dict[str, Any]]) -> int:
     """Insert the rows whose dedup key is free; returns how many were added."""
     if not rows:
         return 0
-    if isinstance(bind, Session) and (bind.new or bind.dirty or bind.deleted):
+    if isinstance(bind, Session):
         bind.flush()  # a Core statement skips the ORM's autoflush; jobs may reference new rows
     return len(bind.execute(_insert_job(dialect_name(bind)), rows).all())
 
