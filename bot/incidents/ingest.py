@@ -31,6 +31,10 @@ from bot.storage import jobs
 from bot.storage.db import Database
 
 
+class _AlreadyStored(Exception):
+    """The event was stored before (same source and dedup key): a duplicate delivery."""
+
+
 class Outcome(StrEnum):
     OPENED = "opened"
     GROUPED = "grouped"
@@ -87,14 +91,16 @@ class IngestService:
         # Lock the group's open incident first (when there is one), so the event row can be
         # stored with its final outcome: one statement decides "new or duplicate".
         incident = repo.lock_open_by_group(conn, event.group_key) if event.group_key else None
-        if event.status is EventStatus.RESOLVED:
-            return self._recover(conn, event, incident, now)
-        if incident is None:
-            return self._open(conn, event, now)
-        event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
-        if event_id is None:
-            return self._duplicate(conn, event)
-        return self._join(conn, event, event_id, incident, now)
+        try:
+            if event.status is EventStatus.RESOLVED:
+                return self._recover(conn, event, incident, now)
+            if incident is None:
+                return self._open(conn, event, now)
+            event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
+            return self._join(conn, event, event_id, incident, now)
+        except _AlreadyStored:
+            number = repo.stored_event_incident(conn, event.source, event.dedup_key)
+            return IngestResult(number, Outcome.DUPLICATE)
 
     def _store(
         self,
@@ -103,9 +109,10 @@ class IngestService:
         now: datetime,
         outcome: Outcome,
         incident_id: int | None,
-    ) -> int | None:
-        """The new event row's id, or None when the event is already stored."""
-        return repo.insert_event(
+    ) -> int:
+        """The new event row's id; :class:`_AlreadyStored` (before anything else is written)
+        when this event was stored before: then it is a duplicate, whatever its path."""
+        event_id = repo.insert_event(
             conn,
             {
                 "source": event.source,
@@ -117,15 +124,12 @@ class IngestService:
                 "payload": _jsonable(event.payload),
             },
         )
-
-    def _duplicate(self, conn: Connection, event: OorEvent) -> IngestResult:
-        number = repo.stored_event_incident(conn, event.source, event.dedup_key)
-        return IngestResult(number, Outcome.DUPLICATE)
+        if event_id is None:
+            raise _AlreadyStored
+        return event_id
 
     def _open(self, conn: Connection, event: OorEvent, now: datetime) -> IngestResult:
         event_id = self._store(conn, event, now, Outcome.OPENED, None)
-        if event_id is None:
-            return self._duplicate(conn, event)
         for _ in range(_OPEN_ATTEMPTS):
             number = repo.insert_incident(conn, self._new_incident(event, now))
             if number is not None:
@@ -219,13 +223,10 @@ class IngestService:
         now: datetime,
     ) -> IngestResult:
         if incident is None:
-            if self._store(conn, event, now, Outcome.IGNORED, None) is None:
-                return self._duplicate(conn, event)
+            self._store(conn, event, now, Outcome.IGNORED, None)
             return IngestResult(None, Outcome.IGNORED)
         number = incident[0]
         event_id = self._store(conn, event, now, Outcome.RECOVERED, number)
-        if event_id is None:
-            return self._duplicate(conn, event)
         text = f"Monitor reports recovered: {event.title}"
         self._announce(conn, event, event_id, number, now, "recovered", text)
         return IngestResult(number, Outcome.RECOVERED)
