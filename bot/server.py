@@ -12,18 +12,13 @@ import uvicorn
 from bot.app import SANDBOX_PREFIX, OorApp, create_app
 from bot.config import Settings
 from bot.domain.plan_file import load_plan
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 
 log = structlog.get_logger(__name__)
 
 
 def migrate(settings: Settings) -> None:
-    db = Database(settings.database_url)
-    try:
-        upgrade(db.engine)
-    finally:
-        db.dispose()
+    upgrade_url(settings.database_url)
 
 
 def serve(settings: Settings) -> None:

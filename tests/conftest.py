@@ -17,7 +17,7 @@ from bot.domain.plan_file import load_plan
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.sandbox.workspace import seed_demo_workspace
 from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade, upgrade_url
 from bot.worker import WorkerOptions
 from tests.contract import problems_with_call
 from tests.support import (
@@ -141,9 +141,7 @@ def start_bot(
     database_url: str, api_url: str, plan: Plan, **settings_overrides: object
 ) -> RunningBot:
     settings = make_settings(database_url, api_url, **settings_overrides)
-    database = Database(settings.database_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(settings.database_url)
     app = create_app(
         settings, plan=plan, worker_options=WorkerOptions(threads=4, poll_interval=0.05)
     )

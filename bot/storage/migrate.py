@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.resources import MIGRATIONS_DIR
+from bot.storage.db import Database
 
 # An arbitrary constant naming "the OOR Bot schema migration" in pg_advisory_lock.
 _ADVISORY_LOCK_KEY = 0x00_52_B0_7_1
@@ -52,3 +53,12 @@ def upgrade(engine: Engine) -> None:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
                 conn.commit()
+
+
+def upgrade_url(url: str) -> None:
+    """Migrate the database at ``url`` with an engine of its own, disposed afterwards."""
+    database = Database(url)
+    try:
+        upgrade(database.engine)
+    finally:
+        database.dispose()

@@ -10,6 +10,7 @@ from bot.app import create_app
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import JobKind
 from bot.sandbox.emulator import Emulator, EmulatorServer
+from bot.storage.migrate import upgrade_url
 from bot.storage.models import JobRow
 from bot.worker import WorkerOptions
 from tests.conftest import make_settings, start_bot
@@ -95,12 +96,8 @@ def test_work_committed_before_a_crash_is_finished_after_restart(
 ) -> None:
     # A process that accepts the webhook and dies before doing any Slack work.
     settings = make_settings(database_url, emulator_server.api_url)
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
 
-    database = Database(database_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(database_url)
     crashed = create_app(settings, plan=plan, start_worker=False)
     server = ServerThread(crashed.asgi).start()
     try:
@@ -122,12 +119,8 @@ def test_a_job_whose_worker_died_mid_run_is_taken_over_after_its_lease(
 ) -> None:
     from bot.domain.clock import ManualClock
     from bot.storage import jobs
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
 
-    database = Database(database_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(database_url)
     clock = ManualClock()
     app = create_app(
         make_settings(database_url, emulator_server.api_url),

@@ -34,8 +34,7 @@ from bot.postmortems.durations import format_duration
 from bot.reminders import Reminders
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.slack.text import local_time
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from bot.storage.models import IncidentRow, NotificationDraftRow, StepRow, TimelineRow
 from bot.worker import WorkerOptions
 from tests.conftest import RunningBot, make_settings
@@ -81,9 +80,7 @@ def harness(database_url: str, emulator_server: EmulatorServer, plan: Plan) -> I
             update={"delivery_webhooks": {NotifyChannel.SMS: sms_webhook}}
         )
         delivering = plan.model_copy(update={"notifications": notifications})
-        database = Database(database_url)
-        upgrade(database.engine)
-        database.dispose()
+        upgrade_url(database_url)
         # Near real time: webhook signatures are checked against the bot's clock.
         clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
         app = create_app(

@@ -20,8 +20,7 @@ from bot.incidents.ingest import IngestService
 from bot.notifications.model import DELIVER
 from bot.notifications.service import DraftService
 from bot.sandbox.emulator import Emulator, EmulatorServer
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from bot.storage.models import JobRow, NotificationDraftRow
 from tests.conftest import make_settings
 from tests.ingest_helpers import event_from
@@ -37,9 +36,7 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 
 def _app(sqlite_url: str, api_url: str, plan: Plan, clock: ManualClock) -> OorApp:
-    database = Database(sqlite_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(sqlite_url)
     return create_app(
         make_settings(sqlite_url, api_url), plan=plan, clock=clock, start_worker=False
     )

@@ -18,8 +18,7 @@ from bot.domain.types import Step
 from bot.reminders import Reminders
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.sandbox.slack_client import Delivery
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from bot.storage.models import TimelineRow
 from bot.worker import WorkerOptions
 from tests.conftest import RunningBot, make_settings
@@ -41,9 +40,7 @@ class Harness:
 
 @pytest.fixture
 def harness(database_url: str, emulator_server: EmulatorServer, plan: Plan) -> Iterator[Harness]:
-    database = Database(database_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(database_url)
     # Near real time: webhook signatures are checked against the bot's clock.
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     app = create_app(

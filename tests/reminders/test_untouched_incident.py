@@ -27,8 +27,7 @@ from bot.domain.types import Step
 from bot.reminders import Reminders
 from bot.reminders.scan import DIRECT_MESSAGE, ESCALATE, POST_REMINDER
 from bot.sandbox.emulator import Emulator, EmulatorServer
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from bot.storage.models import IncidentRow, JobRow, ReminderRow, TimelineRow
 from bot.worker import WorkerOptions
 from tests.conftest import RunningBot, make_settings
@@ -76,9 +75,7 @@ class Replica:
 
 @pytest.fixture
 def migrated(database_url: str) -> str:
-    database = Database(database_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(database_url)
     return database_url
 
 
@@ -228,9 +225,7 @@ def test_an_untouched_incident_is_reminded_and_escalated_once_across_a_restart(
 def test_two_replicas_on_one_postgres_remind_and_escalate_once(
     pg_url: str, emulator_server: EmulatorServer, emulator: Emulator, plan: Plan
 ) -> None:
-    database = Database(pg_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(pg_url)
     clock = now_clock()
     replicas = [Replica(pg_url, emulator_server.api_url, plan, clock) for _ in range(2)]
     try:

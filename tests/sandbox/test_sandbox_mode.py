@@ -8,8 +8,7 @@ from bot.app import SANDBOX_WEBHOOK_TOKEN, create_app
 from bot.config import Settings
 from bot.domain.plan import Plan
 from bot.sandbox.emulator.server import EmulatorServer
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from tests.support import ServerThread, free_socket, wait_for
 
 
@@ -21,9 +20,7 @@ def test_sandbox_mode_opens_incidents_in_the_built_in_workspace(
         _env_file=None, database_url=sqlite_url, port=sock.getsockname()[1]
     )
     assert settings.sandbox
-    database = Database(sqlite_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(sqlite_url)
     app = create_app(settings, plan=plan)
     assert app.emulator is not None
     server = ServerThread(app.asgi, sock).start()

@@ -11,8 +11,7 @@ from bot.app import OorApp, create_app
 from bot.config import Settings
 from bot.domain.plan import Plan
 from bot.sandbox.emulator import Emulator
-from bot.storage.db import Database
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import upgrade_url
 from tests.support import ServerThread, free_socket
 
 
@@ -33,9 +32,7 @@ def sandbox(sqlite_url: str, plan: Plan) -> Iterator[Sandbox]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url=sqlite_url, port=sock.getsockname()[1]
     )
-    database = Database(sqlite_url)
-    upgrade(database.engine)
-    database.dispose()
+    upgrade_url(sqlite_url)
     app = create_app(settings, plan=plan)
     server = ServerThread(app.asgi, sock).start()
     try:
