@@ -86,9 +86,7 @@ def needed_scopes(method: str, args: dict[str, Any]) -> Needs:
     return (scopes,) if scopes else ()
 
 
-def problems_with_call(
-    method: str, args: dict[str, Any], needed: Needs | None = None
-) -> list[str]:
+def problems_with_call(method: str, args: dict[str, Any], needed: Needs | None = None) -> list[str]:
     """What is wrong with one call: a made-up method or argument, or a scope it needs (given
     its arguments and, when the emulator recorded them as ``needed``, its target) that
     manifest.yml lacks."""

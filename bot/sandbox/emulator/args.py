@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.emulator.scopes import NoScope, ScopeRule
+from bot.sandbox.emulator.scopes import NO_SCOPE, ScopeRule
 from bot.sandbox.emulator.state import JSON, SlackError
 
 if TYPE_CHECKING:
@@ -98,6 +98,6 @@ class MethodSpec:
     name: str
     handler: Handler
     args: tuple[str, ...]
-    scopes: ScopeRule = NoScope()
+    scopes: ScopeRule = NO_SCOPE
     errors: tuple[str, ...] = field(default=())
     tier: int | None = None

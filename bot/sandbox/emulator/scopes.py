@@ -113,6 +113,9 @@ class NoScope:
         return frozenset()
 
 
+NO_SCOPE = NoScope()
+
+
 @dataclass(frozen=True)
 class Always:
     """The same scope for every call, e.g. `chat:write` (it covers every conversation type)."""
