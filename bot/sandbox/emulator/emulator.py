@@ -61,7 +61,8 @@ class Emulator:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.bot_name = bot_name
-        # None grants every scope; a set makes methods outside it fail with missing_scope.
+        # None grants every scope; with a set, a call needing a scope outside it (for its
+        # arguments and target, see scopes.py) fails with missing_scope.
         self.scopes: frozenset[str] | None = None if scopes is None else frozenset(scopes)
         self.clock = clock
         self.faults = FaultInjector()
