@@ -96,4 +96,3 @@ def test_the_cache_is_bounded(emulator_server: EmulatorServer, emulator: Emulato
     for user in ("U01ALICE", "U02BOB", "U03CAROL", "U01ALICE"):
         small.real_name(user)
     assert calls(emulator) == {"users.info": 4}  # Alice was evicted by Carol
-
