@@ -19,7 +19,7 @@ from bot.sandbox.workspace import seed_demo_workspace
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade, upgrade_url
 from bot.worker import WorkerOptions
-from tests.contract import problems_with_call
+from tests.contract import manifest_bot_scopes, problems_with_call
 from tests.support import (
     BOT_TOKEN,
     EXAMPLE_PLAN,
@@ -90,16 +90,18 @@ def plan() -> Plan:
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    """A fresh emulated workspace. Afterwards, every call the test made to it is checked
-    against Slack's spec and the manifest's scopes (see ``tests/contract.py``)."""
-    emu = Emulator(bot_token=BOT_TOKEN)
+    """A fresh emulated workspace granting the bot exactly manifest.yml's scopes, as Slack
+    would after installing the app. Afterwards, every call the test made to it is checked
+    against Slack's spec and, with the scopes it needed for its arguments and target,
+    against the manifest (see ``tests/contract.py``)."""
+    emu = Emulator(bot_token=BOT_TOKEN, scopes=manifest_bot_scopes())
     seed_demo_workspace(emu)
     yield emu
     problems = {
         problem
         for call in emu.calls
         if call.http_status != 404
-        for problem in problems_with_call(call.method, call.args)
+        for problem in problems_with_call(call.method, call.args, call.needed_scopes)
     }
     assert not problems, f"Slack API contract problems: {sorted(problems)}"
 

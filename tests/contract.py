@@ -1,9 +1,12 @@
 """Keeping the bot (and the emulator it is tested against) honest about Slack's Web API.
 
 Slack's 2020 OpenAPI spec (``tests/fixtures/slack_web_api/spec_subset.json``, MIT) lists
-each method's arguments and scopes; newer methods and arguments are in
-``newer_methods.json`` with links to Slack's docs. The spec predates granular bot scopes,
-so its legacy scope names are mapped to today's bot scopes below.
+each method's arguments; newer methods and arguments are in ``newer_methods.json`` with
+links to Slack's docs. Which scopes a call needs depends on its arguments and target
+(``conversations.list types=private_channel`` needs ``groups:read``): the emulator decides
+it per call with its rule table, checked against Slack's current per-method docs in
+``tests/fixtures/slack_methods`` by tests/sandbox/emulator/test_scopes.py, and records it on
+each call; here every recorded need is checked against manifest.yml.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any
 
 import yaml
 
+from bot.sandbox.emulator import METHODS
+from bot.sandbox.emulator.args import Args
+from bot.sandbox.emulator.scopes import Needs
 from tests.support import FIXTURES, ROOT
 
 SPEC_DIR = FIXTURES / "slack_web_api"
@@ -70,7 +76,20 @@ def methods_called_by_the_bot() -> set[str]:
     return found
 
 
-def problems_with_call(method: str, args: dict[str, Any]) -> list[str]:
+def needed_scopes(method: str, args: dict[str, Any]) -> Needs:
+    """What a call with these arguments needs when its target is unknown (a static check):
+    the emulator's rule (``bot.sandbox.emulator.methods``), else the spec's list, any one."""
+    spec = METHODS.get(method)
+    if spec is not None:
+        return spec.scopes.needs(None, Args(args, spec.args))
+    scopes = tuple(spec_methods().get(method, {}).get("scopes", ()))
+    return (scopes,) if scopes else ()
+
+
+def problems_with_call(method: str, args: dict[str, Any], needed: Needs | None = None) -> list[str]:
+    """What is wrong with one call: a made-up method or argument, or a scope it needs (given
+    its arguments and, when the emulator recorded them as ``needed``, its target) that
+    manifest.yml lacks."""
     known = spec_methods().get(method)
     if known is None:
         return [f"{method}: not a Slack Web API method in the spec or newer_methods.json"]
@@ -79,6 +98,11 @@ def problems_with_call(method: str, args: dict[str, Any]) -> list[str]:
         for name in args
         if name not in known["args"]
     ]
-    if known["scopes"] and not set(known["scopes"]) & manifest_bot_scopes():
-        problems.append(f"{method}: manifest.yml has none of the scopes {known['scopes']}")
+    granted = manifest_bot_scopes()
+    for clause in needed_scopes(method, args) if needed is None else needed:
+        if not granted.intersection(clause):
+            shown = {k: v for k, v in args.items() if k not in ("blocks", "view", "text")}
+            problems.append(
+                f"{method} {shown}: needs {' or '.join(clause)}, which manifest.yml lacks"
+            )
     return problems

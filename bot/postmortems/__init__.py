@@ -31,7 +31,7 @@ def install(wiring: Wiring) -> None:
         wiring.clock,
         wiring.incidents,
         on_enqueued=wiring.worker.wake,
-        names=UserNames(wiring.gateway),
+        names=UserNames(wiring.directory),
     )
     slack = PostmortemSlack(service, wiring.commands, wiring.gateway, wiring.plan)
     wiring.commands.register("review", slack.review)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -34,7 +33,8 @@ from bot.postmortems.views import (
 )
 from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
-from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.directory import Directory
+from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage
 
@@ -50,30 +50,17 @@ MAX_NAME_LOOKUPS = 30
 
 
 class UserNames:
-    """Display names for user ids (``users.info``), cached for the life of the process."""
+    """Display names for user ids (``users.info``), from the app's directory cache."""
 
-    def __init__(self, gateway: SlackGateway) -> None:
-        self._gateway = gateway
-        self._cache: dict[str, str] = {}
-        self._lock = threading.Lock()
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
 
     def __call__(self, user_ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for user_id in list(user_ids)[:MAX_NAME_LOOKUPS]:
-            with self._lock:
-                cached = self._cache.get(user_id)
-            if cached is None:
-                try:
-                    user = self._gateway.call("users.info", user=user_id).get("user") or {}
-                except SlackFailure as exc:
-                    log.info("user_name_unknown", user=user_id, error=exc.error)
-                    continue
-                profile = user.get("profile") or {}
-                cached = str(profile.get("real_name") or user.get("real_name") or "")
-                with self._lock:
-                    self._cache[user_id] = cached
-            if cached:
-                found[user_id] = cached
+            name = self._directory.real_name(user_id)
+            if name:
+                found[user_id] = name
         return found
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.emulator.scopes import NO_SCOPE, ScopeRule
 from bot.sandbox.emulator.state import JSON, SlackError
 
 if TYPE_CHECKING:
@@ -87,13 +88,16 @@ Handler = Callable[["Workspace", Args], JSON]
 class MethodSpec:
     """What the emulator supports for one Web API method.
 
-    `args` are the arguments the handler reads (besides `token`); `scopes` are the bot-token
-    scopes of which at least one is required (empty: none); `errors` are the method-specific
-    error codes the handler can return, beyond the generic auth/fault ones.
+    `args` are the arguments the handler reads (besides `token`); `scopes` says which bot-token
+    scopes a call needs given its arguments and target (`bot.sandbox.emulator.scopes`);
+    `errors` are the method-specific error codes the handler can return, beyond the generic
+    auth/fault ones; `tier` is Slack's rate-limit tier (1-4; 5 = "special", a method's own
+    limits such as chat.postMessage's one message per second per channel).
     """
 
     name: str
     handler: Handler
     args: tuple[str, ...]
-    scopes: tuple[str, ...] = ()
+    scopes: ScopeRule = NO_SCOPE
     errors: tuple[str, ...] = field(default=())
+    tier: int | None = None

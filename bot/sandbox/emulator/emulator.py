@@ -23,6 +23,7 @@ from bot.sandbox.emulator.handlers_chat import add_message
 from bot.sandbox.emulator.handlers_conversations import new_channel
 from bot.sandbox.emulator.handlers_directory import user_record
 from bot.sandbox.emulator.methods import ALL_SCOPES, METHODS
+from bot.sandbox.emulator.scopes import Needs, unmet
 from bot.sandbox.emulator.state import JSON, Call, SlackError, Workspace
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class Emulator:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.bot_name = bot_name
-        # None grants every scope; a set makes methods outside it fail with missing_scope.
+        # None grants every scope; with a set, a call needing a scope outside it (for its
+        # arguments and target, see scopes.py) fails with missing_scope.
         self.scopes: frozenset[str] | None = None if scopes is None else frozenset(scopes)
         self.clock = clock
         self.faults = FaultInjector()
@@ -316,9 +318,18 @@ class Emulator:
         fault: FaultOutcome | None = None,
     ) -> ApiResult:
         """Answer one Web API call (after any injected latency) and record it."""
-        result = self._answer(method, args, token, fault or FaultOutcome())
-        self._record(method, args, token, result)
+        needs = self._needed_scopes(method, args)
+        result = self._answer(method, args, token, fault or FaultOutcome(), needs)
+        self._record(method, args, token, result, needs)
         return result
+
+    def _needed_scopes(self, method: str, args: dict[str, Any]) -> Needs:
+        """What this call needs, decided before it runs (it may create or change its target)."""
+        spec = METHODS.get(method)
+        if spec is None:
+            return ()
+        with self._lock:
+            return spec.scopes.needs(self._ws, Args(args, spec.args))
 
     def reject(self, method: str, token: str | None, error: str) -> ApiResult:
         """Record and answer a call whose request could not even be decoded."""
@@ -327,7 +338,12 @@ class Emulator:
         return result
 
     def _record(
-        self, method: str, args: dict[str, Any], token: str | None, result: ApiResult
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        result: ApiResult,
+        needs: Needs = (),
     ) -> None:
         body = result.body
         with self._lock:
@@ -340,11 +356,17 @@ class Emulator:
                     http_status=result.status,
                     ok=bool(body.get("ok")),
                     error=body.get("error"),
+                    needed_scopes=needs,
                 )
             )
 
     def _answer(
-        self, method: str, args: dict[str, Any], token: str | None, fault: FaultOutcome
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        fault: FaultOutcome,
+        needs: Needs,
     ) -> ApiResult:
         spec = METHODS.get(method)
         if spec is None:
@@ -363,13 +385,14 @@ class Emulator:
         granted = ALL_SCOPES if self.scopes is None else self.scopes
         scope_headers = {
             "X-OAuth-Scopes": ",".join(sorted(granted)),
-            "X-Accepted-OAuth-Scopes": ",".join(spec.scopes),
+            "X-Accepted-OAuth-Scopes": ",".join(sorted(spec.scopes.scopes())),
         }
-        if spec.scopes and not granted & set(spec.scopes):
+        missing = unmet(needs, granted)
+        if missing is not None:
             body = {
                 "ok": False,
                 "error": "missing_scope",
-                "needed": ",".join(spec.scopes),
+                "needed": ",".join(missing),
                 "provided": ",".join(sorted(granted)),
             }
             return ApiResult(200, body, scope_headers)

@@ -18,6 +18,7 @@ TOPIC_MAX = 250
 INVITE_MAX = 1000
 PAGE_MAX = 1000
 DM_USERS_MAX = 8  # a group DM holds at most 8 people besides the bot
+CONVERSATION_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
 
 
 def _text_field(value: str, creator: str, now: int) -> JSON:
@@ -105,6 +106,8 @@ def conversations_create(ws: Workspace, args: Args) -> JSON:
 
 def conversations_list(ws: Workspace, args: Args) -> JSON:
     types = set(args.get_list("types") or ["public_channel"])
+    if not types <= CONVERSATION_TYPES:
+        raise SlackError("invalid_types")
     exclude_archived = args.get_bool("exclude_archived")
     selected = []
     for channel in ws.channels.values():

@@ -46,6 +46,9 @@ class Call:
     http_status: int
     ok: bool
     error: str | None
+    # What the call needed given its arguments and target: every clause met by one of its
+    # scopes (see bot.sandbox.emulator.scopes); the contract tests check it against the manifest.
+    needed_scopes: tuple[tuple[str, ...], ...] = ()
 
     def to_json(self) -> JSON:
         return asdict(self)

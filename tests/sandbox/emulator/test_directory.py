@@ -121,5 +121,6 @@ def test_missing_scope_when_scopes_restricted() -> None:
         with pytest.raises(SlackApiError) as info:
             client.conversations_create(name="inc-1")
         assert info.value.response["error"] == "missing_scope"
-        assert info.value.response["needed"] == "channels:manage,groups:write"
+        assert info.value.response["needed"] == "channels:manage"
+        assert info.value.response["provided"] == "channels:read,chat:write"
         assert client.conversations_list()["ok"]
