@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.sandbox.emulator.state import JSON, SlackError
 
@@ -87,9 +87,12 @@ Handler = Callable[["Workspace", Args], JSON]
 class MethodSpec:
     """What the emulator supports for one Web API method.
 
-    `args` are the arguments the handler reads (besides `token`); `scopes` are the bot-token
-    scopes of which at least one is required (empty: none); `errors` are the method-specific
-    error codes the handler can return, beyond the generic auth/fault ones.
+    `args` are the arguments the handler reads (besides `token`); `scopes` are the scopes of
+    which at least one is required (empty: none); `errors` are the method-specific error
+    codes the handler can return, beyond the generic auth/fault ones. `token_type` is the
+    kind of token the method takes: "bot" (``xoxb-``) or "app" (app-level ``xapp-``, whose
+    scopes such as connections:write are not bot scopes); any other kind gets
+    ``not_allowed_token_type``.
     """
 
     name: str
@@ -97,3 +100,4 @@ class MethodSpec:
     args: tuple[str, ...]
     scopes: tuple[str, ...] = ()
     errors: tuple[str, ...] = field(default=())
+    token_type: Literal["bot", "app"] = "bot"

@@ -13,6 +13,7 @@ from bot.sandbox.emulator import handlers_chat as chat
 from bot.sandbox.emulator import handlers_conversations as conv
 from bot.sandbox.emulator import handlers_directory as directory
 from bot.sandbox.emulator import handlers_extras as extras
+from bot.sandbox.emulator import socket_mode
 from bot.sandbox.emulator.args import MethodSpec
 
 _CONTENT_ERRORS = (
@@ -26,6 +27,16 @@ _CHANNEL_WRITE = ("channels:manage", "groups:write")
 _CHANNEL_READ = ("channels:read", "groups:read")
 
 _SPECS = (
+    # tests/fixtures/slack_methods/methods/apps.connections.open.json: an app-level token
+    # with connections:write; "missing_args" when no app-level token is given.
+    MethodSpec(
+        "apps.connections.open",
+        socket_mode.apps_connections_open,
+        (),
+        ("connections:write",),
+        ("missing_args",),
+        token_type="app",
+    ),
     MethodSpec("auth.test", directory.auth_test, ()),
     MethodSpec("users.info", directory.users_info, ("user",), ("users:read",), ("user_not_found",)),
     MethodSpec(
@@ -267,5 +278,11 @@ _SPECS = (
 #: Method name -> declaration. Read-only: the registry is shared by every `Emulator`.
 METHODS: MappingProxyType[str, MethodSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
-#: Every bot scope some implemented method needs; the default grant of an `Emulator`.
-ALL_SCOPES: frozenset[str] = frozenset(scope for s in _SPECS for scope in s.scopes)
+#: Every bot scope some implemented method needs; the default grant of an `Emulator`'s bot token.
+ALL_SCOPES: frozenset[str] = frozenset(
+    scope for s in _SPECS if s.token_type == "bot" for scope in s.scopes
+)
+#: Every app-level scope some implemented method needs; the default grant of its app token.
+ALL_APP_SCOPES: frozenset[str] = frozenset(
+    scope for s in _SPECS if s.token_type == "app" for scope in s.scopes
+)
