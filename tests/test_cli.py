@@ -62,7 +62,8 @@ def test_a_token_without_a_signing_secret_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert (
         result.stderr.strip()
-        == "oor-bot: SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set"
+        == "oor-bot: SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set without "
+        "SLACK_APP_TOKEN"
     )
 
 
