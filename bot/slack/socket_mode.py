@@ -83,7 +83,8 @@ class RetryPolicy:
     def delay(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait after the `failures`-th failure in a row, jittered down by up to a
         half so that replicas restarted together do not knock on Slack in step."""
-        ceiling = min(self.cap, self.first * 2 ** max(0, failures - 1))
+        # The exponent is bounded: after hours of failures 2**n would overflow a float.
+        ceiling = min(self.cap, self.first * 2 ** min(max(0, failures - 1), 30))
         return ceiling * (0.5 + rand() / 2)
 
 
@@ -312,7 +313,7 @@ def _api_failure(exc: SlackApiError) -> Exception:
         headers = getattr(response, "headers", {}) or {}
         with contextlib.suppress(TypeError, ValueError):
             retry_after = float(headers.get("Retry-After", headers.get("retry-after", 0)))
-    what = error or f"HTTP {status}"
+    what = f"HTTP {status}" if error is None else f"{error} (HTTP {status})"
     return _AttemptFailed(f"apps.connections.open: {what}", retry_after)
 
 
