@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.slack.socket_mode import TOKEN_ERRORS, RetryPolicy, token_error_line
+from bot.slack.socket_mode import (
+    TOKEN_ERRORS,
+    RetryPolicy,
+    _api_failure,
+    _AttemptFailed,
+    _TokenRejected,
+    token_error_line,
+)
 
 
 def test_waits_double_up_to_the_cap_and_are_jittered_down_by_at_most_half() -> None:
@@ -31,3 +40,27 @@ def test_the_errors_that_stop_retrying_are_about_the_token() -> None:
     assert not {"ratelimited", "internal_error", "fatal_error", "service_unavailable"} & (
         TOKEN_ERRORS
     )
+
+
+def _answer(status: int, error: str, headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/apps.connections.open",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers=headers or {},
+        status_code=status,
+    )
+    return SlackApiError("apps.connections.open failed", response)
+
+
+def test_slack_answers_decide_between_retrying_and_giving_up() -> None:
+    revoked = _api_failure(_answer(200, "token_revoked"))
+    assert isinstance(revoked, _TokenRejected) and revoked.error == "token_revoked"
+    down = _api_failure(_answer(503, "internal_error"))
+    assert isinstance(down, _AttemptFailed)
+    assert down.reason == "apps.connections.open: internal_error (HTTP 503)"
+    # Tier 3: a 429 waits at least its Retry-After, however short the backoff.
+    limited = _api_failure(_answer(429, "ratelimited", {"Retry-After": "7"}))
+    assert isinstance(limited, _AttemptFailed) and limited.retry_after == 7.0
