@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
@@ -41,6 +41,7 @@ from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
 from bot.slack.gateway import SlackGateway, build_web_client
 from bot.slack.listeners import register_listeners
+from bot.slack.socket_mode import RetryPolicy, SocketModeConnection
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.migrate import is_up_to_date
@@ -76,6 +77,7 @@ class OorApp:
     asgi: Starlette
     emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
     wiring: Wiring | None = None
+    socket_mode: SocketModeConnection | None = None  # with SLACK_APP_TOKEN
 
     @property
     def api_url(self) -> str:
@@ -96,7 +98,8 @@ def create_app(
     if settings.sandbox:
         settings, emulator = _sandbox_settings(settings)
     settings.check_complete()
-    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    assert settings.slack_bot_token is not None
+    signing_secret = settings.slack_signing_secret
 
     db = Database(settings.database_url)
     metrics = Metrics()
@@ -141,7 +144,7 @@ def create_app(
     )
     bolt = build_bolt_app(
         token=settings.slack_bot_token.get_secret_value(),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         api_url=settings.slack_api_url,
     )
     register_listeners(bolt, handlers_for_slack, declare, gateway, plan)
@@ -161,21 +164,28 @@ def create_app(
     )
     for install in FEATURES:
         install(wiring)
-    slack_handler = AsyncSlackRequestHandler(bolt)
-
-    async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
+    socket_mode = None
+    if settings.slack_app_token is not None:
+        socket_mode = SocketModeConnection(
+            bolt,
+            settings.slack_app_token.get_secret_value(),
+            settings.slack_api_url,
+            timeout=settings.slack_timeout_seconds,
+            retry=RetryPolicy(cap=settings.socket_mode_retry_max_seconds),
+        )
 
     authenticator = WebhookAuthenticator(
         secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
         token=settings.webhook_token.get_secret_value() if settings.webhook_token else None,
     )
     routes: list[BaseRoute] = [
-        *ops_routes(metrics, check_ready),
+        *ops_routes(metrics, check_ready, socket_mode.readiness if socket_mode else None),
         *webhook_routes(
             WebhookDeps(authenticator, ingest, plan, clock, metrics, on_stored=worker.wake)
         ),
-        Route("/slack/events", slack_events, methods=["POST"]),
+        # Slack's HTTP requests need the signing secret to be verified; in Socket Mode
+        # without one there is no such route at all (404), never an unverified one.
+        *([_slack_events_route(bolt)] if signing_secret is not None else []),
         *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
         *wiring.routes,
     ]
@@ -188,11 +198,12 @@ def create_app(
         # Set, not learned: a mounted app's request.base_url lacks the mount path, so the
         # response_urls the emulator hands out would miss /sandbox/slack and 404.
         emulator.base_url = f"{bot_url}{SANDBOX_PREFIX}/"
+        assert signing_secret is not None  # the sandbox makes one up
         sandbox_ui = SandboxUI(
             emulator,
             SandboxTarget(
                 base_url=bot_url,
-                signing_secret=settings.slack_signing_secret.get_secret_value(),
+                signing_secret=signing_secret.get_secret_value(),
                 webhook_token=(
                     settings.webhook_token.get_secret_value() if settings.webhook_token else None
                 ),
@@ -212,9 +223,14 @@ def create_app(
             worker.start()
             for hook in wiring.on_start:
                 hook()
+        if socket_mode is not None:
+            # In the background: the HTTP server serves webhooks and health whatever Slack does.
+            socket_mode.start()
         try:
             yield
         finally:
+            if socket_mode is not None:
+                await socket_mode.stop()
             if start_worker:
                 for hook in wiring.on_stop:
                     hook()
@@ -237,7 +253,17 @@ def create_app(
         bolt=bolt,
         asgi=asgi,
         emulator=emulator,
+        socket_mode=socket_mode,
     )
+
+
+def _slack_events_route(bolt: AsyncApp) -> Route:
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return Route("/slack/events", slack_events, methods=["POST"])
 
 
 def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:
@@ -245,6 +271,11 @@ def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:
     from bot.sandbox.emulator import Emulator
     from bot.sandbox.workspace import SANDBOX_BOT_TOKEN, seed_demo_workspace
 
+    if settings.slack_app_token is not None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN: set SLACK_BOT_TOKEN too (Socket Mode receives Slack's requests; "
+            "the bot token makes the Web API calls)"
+        )
     emulator = Emulator(bot_token=SANDBOX_BOT_TOKEN)
     seed_demo_workspace(emulator)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host

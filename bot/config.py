@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Seconds a claimed outbox job stays claimed; a crashed process's work is retried after it.
     job_lease_seconds: int = Field(120, ge=5, validation_alias="OOR_JOB_LEASE_SECONDS")
     slack_timeout_seconds: float = Field(10.0, gt=0, validation_alias="OOR_SLACK_TIMEOUT")
+    # Longest wait between two Socket Mode connection attempts (they back off up to it).
+    socket_mode_retry_max_seconds: float = Field(
+        30.0, gt=0, le=600, validation_alias="OOR_SOCKET_MODE_RETRY_MAX_SECONDS"
+    )
     # Operator overrides and additions to the customer-notification templates.
     templates_dir: Path | None = Field(None, validation_alias="OOR_TEMPLATES_DIR")
     # How often the step-deadline scan and the digest check run (seconds).
@@ -109,8 +113,11 @@ class Settings(BaseSettings):
 
     def check_complete(self) -> None:
         """Cross-field rules for a real (non-sandbox) deployment."""
-        if not self.sandbox and self.slack_signing_secret is None:
-            raise ConfigError("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set")
+        # Socket Mode needs no signing secret: requests come over the app's own WebSocket.
+        if not self.sandbox and self.slack_signing_secret is None and self.slack_app_token is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN"
+            )
         if self.webhook_secret is None and self.webhook_token is None:
             raise ConfigError(
                 "OOR_WEBHOOK_SECRET / OOR_WEBHOOK_TOKEN: set at least one, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.metrics import Metrics
 
+# (state, reason) of the Socket Mode connection: "connected" | "connecting" | "failed".
+SlackStatus = Callable[[], tuple[str, str | None]]
+
 # Label values must stay few: anything else is counted as "other".
 _KNOWN_ROUTES = (
     "/webhooks/oor",
@@ -21,20 +25,43 @@ _KNOWN_ROUTES = (
     "/slack/events",
     "/livez",
     "/readyz",
+    "/readyz/slack",
     "/metrics",
     "/api/incidents",
 )
 
 
-def ops_routes(metrics: Metrics, check_ready: Callable[[], str | None]) -> list[Route]:
+def ops_routes(
+    metrics: Metrics,
+    check_ready: Callable[[], str | None],
+    slack_status: SlackStatus | None = None,
+) -> list[Route]:
+    """``/readyz`` means "ready to take webhooks" (the database), whatever Slack does, so a
+    load balancer never stops payment alerts over a Slack problem; its body also tells the
+    Socket Mode state. ``/readyz/slack`` is 503 unless the Socket Mode connection is up."""
+
+    def slack_fields() -> dict[str, Any]:
+        if slack_status is None:
+            return {"socket_mode": "off"}  # HTTP mode: Slack calls us, nothing to hold open
+        state, reason = slack_status()
+        return {"socket_mode": state, "socket_mode_reason": reason}
+
     async def livez(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
         problem = await run_in_threadpool(check_ready)
         if problem:
-            return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = {"status": "unavailable", "reason": problem, **slack_fields()}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", **slack_fields()})
+
+    async def readyz_slack(_request: Request) -> Response:
+        fields = slack_fields()
+        up = fields["socket_mode"] in ("connected", "off")
+        return JSONResponse(
+            {"status": "ready" if up else "unavailable", **fields}, status_code=200 if up else 503
+        )
 
     async def metrics_endpoint(_request: Request) -> Response:
         body = await run_in_threadpool(generate_latest, metrics.registry)
@@ -43,6 +70,7 @@ def ops_routes(metrics: Metrics, check_ready: Callable[[], str | None]) -> list[
     return [
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz/slack", readyz_slack, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
 

@@ -1,4 +1,8 @@
-"""``oor-bot serve``: migrate, build the app, serve it with uvicorn (or Socket Mode)."""
+"""``oor-bot serve``: migrate, build the app, serve it with uvicorn.
+
+In Socket Mode the app itself (its lifespan) connects to Slack in the background, so the
+HTTP server (webhooks, health, metrics) serves from the start whatever Slack does.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +30,6 @@ def serve(settings: Settings) -> None:
     migrate(settings)
     app = create_app(settings, plan=plan)
     _announce(app)
-    if app.settings.slack_app_token is not None:
-        asyncio.run(_serve_with_socket_mode(app))
-        return
     # uvicorn.run, taken apart only to learn when start-up is over.
     config = _uvicorn_config(app)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
@@ -99,18 +100,5 @@ def _announce(app: OorApp) -> None:
         url=base,
         plan=str(app.settings.plan_path),
         database=app.db.engine.url.render_as_string(hide_password=True),
+        slack="socket mode" if app.socket_mode is not None else "http (/slack/events)",
     )
-
-
-async def _serve_with_socket_mode(app: OorApp) -> None:
-    """Slack events over Socket Mode; webhooks and health still over HTTP."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    assert app.settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(app.bolt, app.settings.slack_app_token.get_secret_value())
-    server = uvicorn.Server(_uvicorn_config(app))
-    await handler.connect_async()
-    try:
-        await _serve_http(server, on_started=settle_heap)
-    finally:
-        await handler.close_async()

@@ -26,6 +26,7 @@ WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 WEBHOOK_TOKEN = "test-webhook-token"
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"  # the emulator's default app-level token
 
 T = TypeVar("T")
 

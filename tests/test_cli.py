@@ -62,8 +62,26 @@ def test_a_token_without_a_signing_secret_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert (
         result.stderr.strip()
-        == "oor-bot: SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set"
+        == "oor-bot: SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set without "
+        "SLACK_APP_TOKEN"
     )
+
+
+def test_socket_mode_needs_a_bot_token_too(tmp_path: Path) -> None:
+    # Socket Mode needs no signing secret (tests/integration/test_socket_mode.py serves
+    # without one) but an app token alone would silently start the sandbox.
+    result = _run(
+        "serve",
+        env={
+            "SLACK_APP_TOKEN": "xapp-1-secret",
+            "OOR_WEBHOOK_TOKEN": "t",
+            "OOR_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        },
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("oor-bot: SLACK_APP_TOKEN: set SLACK_BOT_TOKEN")
+    assert "xapp-1-secret" not in result.stderr
 
 
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:

@@ -1,8 +1,12 @@
-"""Playing Slack's part towards the bot: signed slash commands, button clicks and modal
-submissions, shaped exactly as Slack sends them to ``/slack/events``.
+"""Playing Slack's part towards the bot: slash commands, button clicks and modal
+submissions, shaped exactly as Slack sends them.
 
-Used by the tests and by the sandbox, so both exercise the real request path:
-signature verification, Bolt's routing, the 3-second ack.
+Two ways to deliver them, as Slack has: `SignedHttp` posts them signed to ``/slack/events``
+(form-encoded; interactions as a ``payload`` field), `SocketModeEnvelopes` sends the same
+payloads as Socket Mode envelopes over the app's WebSocket to the emulator (type
+``slash_commands`` / ``interactive``; tests/fixtures/slack_methods/NOTES.md) and returns the
+app's ack. Used by the tests and by the sandbox, so both exercise the real request path:
+signature verification or the socket, Bolt's routing, the 3-second ack.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
@@ -41,13 +45,22 @@ class Delivery:
         return json.loads(self.body) if self.body else None
 
 
-class SlackClient:
-    def __init__(self, events_url: str, signing_secret: str, emulator: Emulator) -> None:
+class Transport(Protocol):
+    """How a request reaches the app: ``kind`` is ``slash_commands`` or ``interactive``."""
+
+    def send(self, kind: str, payload: dict[str, Any], response_token: str | None) -> Delivery: ...
+
+
+class SignedHttp:
+    """Slack's HTTP request URLs: a signed, form-encoded POST to ``/slack/events``."""
+
+    def __init__(self, events_url: str, signing_secret: str) -> None:
         self._url = events_url
         self._verifier = SignatureVerifier(signing_secret)
-        self._emulator = emulator
 
-    def _post(self, body: str, response_token: str | None = None) -> Delivery:
+    def send(self, kind: str, payload: dict[str, Any], response_token: str | None) -> Delivery:
+        fields = payload if kind == "slash_commands" else {"payload": json.dumps(payload)}
+        body = urlencode(fields)
         timestamp = str(int(time.time()))
         signature = self._verifier.generate_signature(timestamp=timestamp, body=body)
         assert signature is not None
@@ -62,27 +75,44 @@ class SlackClient:
             response.status_code, response.text, time.perf_counter() - started, response_token
         )
 
+
+class SocketModeEnvelopes:
+    """Socket Mode: the emulator sends an envelope over the app's WebSocket; the app's ack
+    (and its ``payload``, if any) is the answer, as an HTTP 200 body would be."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._hub = emulator.socket_mode
+
+    def send(self, kind: str, payload: dict[str, Any], response_token: str | None) -> Delivery:
+        ack = self._hub.deliver(kind, payload)
+        body = json.dumps(ack.payload) if ack.payload is not None else ""
+        return Delivery(200, body, ack.seconds, response_token)
+
+
+class SlackClient:
+    def __init__(self, transport: Transport, emulator: Emulator) -> None:
+        self.transport = transport
+        self._emulator = emulator
+
     def slash_command(self, text: str, *, user_id: str, channel_id: str) -> Delivery:
         response_url = self._emulator.new_response_url(channel_id, user_id)
         user = self._emulator.user(user_id) or {}
-        body = urlencode(
-            {
-                "token": "unused-verification-token",
-                "team_id": TEAM["id"],
-                "team_domain": TEAM["domain"],
-                "channel_id": channel_id,
-                "channel_name": self._channel_name(channel_id),
-                "user_id": user_id,
-                "user_name": user.get("name", user_id.lower()),
-                "command": "/oor",
-                "text": text,
-                "api_app_id": APP_ID,
-                "is_enterprise_install": "false",
-                "response_url": response_url,
-                "trigger_id": self._emulator.new_trigger_id(),
-            }
-        )
-        return self._post(body, response_url.rsplit("/", 1)[-1])
+        fields = {
+            "token": "unused-verification-token",
+            "team_id": TEAM["id"],
+            "team_domain": TEAM["domain"],
+            "channel_id": channel_id,
+            "channel_name": self._channel_name(channel_id),
+            "user_id": user_id,
+            "user_name": user.get("name", user_id.lower()),
+            "command": "/oor",
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": self._emulator.new_trigger_id(),
+        }
+        return self.transport.send("slash_commands", fields, response_url.rsplit("/", 1)[-1])
 
     def click(
         self, *, user_id: str, channel_id: str, message_ts: str, action_id: str, value: str
@@ -117,9 +147,7 @@ class SlackClient:
                 }
             ],
         }
-        return self._post(
-            urlencode({"payload": json.dumps(payload)}), response_url.rsplit("/", 1)[-1]
-        )
+        return self.transport.send("interactive", payload, response_url.rsplit("/", 1)[-1])
 
     def submit_view(
         self, view: dict[str, Any], values: dict[str, str], *, user_id: str
@@ -153,7 +181,7 @@ class SlackClient:
             "view": {**view, "state": {"values": state}, "hash": uuid.uuid4().hex},
             "response_urls": [],
         }
-        return self._post(urlencode({"payload": json.dumps(payload)}))
+        return self.transport.send("interactive", payload, None)
 
     def _channel_name(self, channel_id: str) -> str:
         for channel in self._emulator.snapshot()["channels"]:

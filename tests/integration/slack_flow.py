@@ -1,4 +1,9 @@
-"""Helpers for driving an incident through Slack in integration tests."""
+"""Helpers for driving an incident through Slack in integration tests.
+
+The people's requests reach the bot the way its configuration says Slack would send them:
+signed HTTP to ``/slack/events``, or, with ``SLACK_APP_TOKEN``, Socket Mode envelopes over
+the bot's WebSocket to the emulator. The same flows run over both.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,13 @@ import json
 from typing import Any
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.slack_client import Delivery, SlackClient
+from bot.sandbox.slack_client import (
+    Delivery,
+    SignedHttp,
+    SlackClient,
+    SocketModeEnvelopes,
+    Transport,
+)
 from tests.conftest import RunningBot
 from tests.support import SIGNING_SECRET, native_event, post_native, wait_for
 
@@ -21,7 +32,7 @@ class IncidentRoom:
         self.emulator = emulator
         self.number = number
         self.channel_id = channel_id
-        self.slack = SlackClient(f"{bot.url}/slack/events", SIGNING_SECRET, emulator)
+        self.slack = SlackClient(transport_for(bot, emulator), emulator)
 
     @classmethod
     def open(cls, bot: RunningBot, emulator: Emulator, **event: Any) -> IncidentRoom:
@@ -81,6 +92,18 @@ class IncidentRoom:
 
         return wait_for(find, what=f"modal {callback_id}")
 
+    def slack_reconnects(self) -> None:
+        """Slack asks the bot for a new Socket Mode connection (``disconnect`` with
+        ``refresh_requested``) and the bot opens one; over HTTP there is nothing to refresh."""
+        if not isinstance(self.slack.transport, SocketModeEnvelopes):
+            return
+        hub = self.emulator.socket_mode
+        opened = hub.opened_total
+        assert hub.request_refresh() == 1
+        wait_for(lambda: hub.opened_total > opened, what="a new Socket Mode connection")
+        # The bot closes the connection it was asked to leave, well before Slack would.
+        wait_for(lambda: len(hub.state()["open"]) == 1, 5, "the bot closing the old connection")
+
     # -- looking ---------------------------------------------------------------------
     @property
     def board_ts(self) -> str:
@@ -107,3 +130,9 @@ class IncidentRoom:
             return next((line for line in self.channel_lines() if fragment in line), None)
 
         return wait_for(find, what=f"channel line with {fragment!r}")
+
+
+def transport_for(bot: RunningBot, emulator: Emulator) -> Transport:
+    if bot.app.socket_mode is not None:
+        return SocketModeEnvelopes(emulator)
+    return SignedHttp(f"{bot.url}/slack/events", SIGNING_SECRET)

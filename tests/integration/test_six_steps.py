@@ -1,21 +1,48 @@
-"""A whole incident from webhook to review, entirely in Slack, against the emulator."""
+"""A whole incident from webhook to review, entirely in Slack, against the emulator.
+
+Each flow runs twice: with Slack's requests signed over HTTP, and over Socket Mode (the
+bot's WebSocket to the emulator, no signing secret; protocol in
+tests/fixtures/slack_methods/NOTES.md), where Slack also asks for a new connection
+mid-flow (``refresh_requested``) and the bot must carry on over the new one.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
+from bot.domain.plan import Plan
 from bot.domain.types import Step, StepState
-from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.storage.models import TimelineRow
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, start_bot
 from tests.integration.slack_flow import IncidentRoom
 from tests.notifications.drafts_in_slack import click_draft, wait_drafts
-from tests.support import wait_for
+from tests.support import APP_TOKEN, wait_for
 
 ALL_DONE = "✅ *6. Review*"
+
+
+@pytest.fixture(params=["http", "socket_mode"])
+def bot(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    emulator_server: EmulatorServer,
+    plan: Plan,
+) -> Iterator[RunningBot]:
+    overrides: dict[str, object] = {}
+    if request.param == "socket_mode":
+        overrides = {"slack_app_token": APP_TOKEN, "slack_signing_secret": None}
+    running = start_bot(database_url, emulator_server.api_url, plan, **overrides)
+    if running.app.socket_mode is not None:
+        socket_mode = running.app.socket_mode
+        wait_for(lambda: socket_mode.readiness()[0] == "connected", what="Socket Mode up")
+    yield running
+    running.stop()
 
 
 def _publishable(room: IncidentRoom) -> dict[str, Any] | None:
@@ -50,6 +77,7 @@ def test_all_six_steps_by_command(bot: RunningBot, emulator: Emulator) -> None:
     room.wait_line("Alipay returns CHANNEL_BLOCKED")
     room.command("investigate --done", user="U02BOB")
     room.wait_board("✅ *3. Investigate*")
+    room.slack_reconnects()
 
     assert "resolved" in room.command(
         "resolve Switched Alipay traffic to the backup acquirer cause=partner", user="U02BOB"
@@ -89,6 +117,7 @@ def test_all_six_steps_by_buttons_and_modals(bot: RunningBot, emulator: Emulator
     )
     assert submitted.status == 200 and submitted.body in ("", "null")
     room.wait_board("✅ *2. Record the problem*", "USD 12.50")
+    room.slack_reconnects()
 
     seen = len(emulator.views)
     room.click("board_resolve", user="U02BOB")

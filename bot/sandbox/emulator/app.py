@@ -17,10 +17,12 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from bot.sandbox.emulator.emulator import Emulator
 from bot.sandbox.emulator.methods import METHODS
+from bot.sandbox.emulator.socket_mode import SocketModeError, envelope_request
 
 
 class _BadRequest(Exception):
@@ -179,12 +181,45 @@ def create_emulator_app(emu: Emulator) -> Starlette:
         status, text = emu.post_response(request.path_params["token"], payload)
         return PlainTextResponse(text, status_code=status)
 
+    async def socket_link(websocket: WebSocket) -> None:
+        # The URL apps.connections.open handed out: single use, like Slack's tickets.
+        if not emu.take_socket_ticket(websocket.query_params.get("ticket")):
+            await websocket.close(code=1008)  # before accept: the handshake gets a 403
+            return
+        await emu.socket_mode.serve(websocket)
+
+    async def socket_deliver(request: Request) -> Response:
+        kind, payload, accepts = envelope_request(await _json_body(request))
+        try:
+            ack = await emu.socket_mode.deliver_async(
+                kind, payload, accepts_response_payload=accepts
+            )
+        except SocketModeError as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=409)
+        return JSONResponse(
+            {
+                "ok": True,
+                "envelope_id": ack.envelope_id,
+                "ack_payload": ack.payload,
+                "seconds": ack.seconds,
+            }
+        )
+
+    async def socket_refresh(request: Request) -> Response:
+        body = await _json_body(request) if await request.body() else {}
+        asked = emu.socket_mode.request_refresh(str(body.get("reason", "refresh_requested")))
+        return JSONResponse({"ok": True, "connections": asked})
+
+    async def socket_state(request: Request) -> Response:
+        return JSONResponse(emu.socket_mode.state())
+
     async def bad_request(request: Request, exc: Exception) -> Response:
         error = exc.error if isinstance(exc, _BadRequest) else f"{type(exc).__name__}: {exc}"
         return _error(400, error)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/{method}", api, methods=["GET", "POST"]),
+        WebSocketRoute("/link/", socket_link),
         Route("/_emulator/state", state, methods=["GET"]),
         Route("/_emulator/calls", calls, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
@@ -196,6 +231,9 @@ def create_emulator_app(emu: Emulator) -> Starlette:
         Route("/_emulator/response_urls", response_urls, methods=["POST"]),
         Route("/_emulator/upload/{file_id}", upload, methods=["POST", "PUT"]),
         Route("/_emulator/response/{token}", response, methods=["POST"]),
+        Route("/_emulator/socket_mode", socket_state, methods=["GET"]),
+        Route("/_emulator/socket_mode/deliver", socket_deliver, methods=["POST"]),
+        Route("/_emulator/socket_mode/refresh", socket_refresh, methods=["POST"]),
     ]
     # Control endpoints report bad input (unknown kwargs, duplicate ids...) as 400s.
     handlers: dict[Any, Any] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.sandbox.emulator.scopes import NO_SCOPE, ScopeRule
 from bot.sandbox.emulator.state import JSON, SlackError
@@ -92,7 +92,10 @@ class MethodSpec:
     scopes a call needs given its arguments and target (`bot.sandbox.emulator.scopes`);
     `errors` are the method-specific error codes the handler can return, beyond the generic
     auth/fault ones; `tier` is Slack's rate-limit tier (1-4; 5 = "special", a method's own
-    limits such as chat.postMessage's one message per second per channel).
+    limits such as chat.postMessage's one message per second per channel). `token_type` is
+    the kind of token the method takes: "bot" (``xoxb-``) or "app" (app-level ``xapp-``, whose
+    scopes such as connections:write are not bot scopes); any other kind gets
+    ``not_allowed_token_type``.
     """
 
     name: str
@@ -101,3 +104,4 @@ class MethodSpec:
     scopes: ScopeRule = NO_SCOPE
     errors: tuple[str, ...] = field(default=())
     tier: int | None = None
+    token_type: Literal["bot", "app"] = "bot"

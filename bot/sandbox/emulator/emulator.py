@@ -22,11 +22,16 @@ from bot.sandbox.emulator.faults import FaultInjector, FaultOutcome, RateLimiter
 from bot.sandbox.emulator.handlers_chat import add_message
 from bot.sandbox.emulator.handlers_conversations import new_channel
 from bot.sandbox.emulator.handlers_directory import user_record
-from bot.sandbox.emulator.methods import ALL_SCOPES, METHODS
+from bot.sandbox.emulator.methods import ALL_APP_SCOPES, ALL_SCOPES, METHODS
 from bot.sandbox.emulator.scopes import Needs, unmet
+from bot.sandbox.emulator.socket_mode import SocketModeHub
 from bot.sandbox.emulator.state import JSON, Call, SlackError, Workspace
 
 logger = logging.getLogger(__name__)
+
+# Limits every workspace starts with: apps.connections.open is Tier 3, 50+ per minute
+# (tests/fixtures/slack_methods/NOTES.md, "Rate limits").
+DEFAULT_RATE_LIMITS = {"apps.connections.open": (50, 60.0)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class Emulator:
         bot_name: str = "oor-bot",
         scopes: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
+        app_token: str = "xapp-test",
+        app_id: str = "A0OORBOT",
+        app_scopes: Iterable[str] = ALL_APP_SCOPES,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -64,9 +72,16 @@ class Emulator:
         # None grants every scope; with a set, a call needing a scope outside it (for its
         # arguments and target, see scopes.py) fails with missing_scope.
         self.scopes: frozenset[str] | None = None if scopes is None else frozenset(scopes)
+        # The app-level token (Socket Mode) and its scopes; a revoked token is invalid_auth.
+        self.app_token = app_token
+        self.app_id = app_id
+        self.app_scopes = frozenset(app_scopes)
+        self.app_token_revoked = False
         self.clock = clock
         self.faults = FaultInjector()
         self.rate_limits = RateLimiter(clock)
+        self._default_rate_limits()
+        self.socket_mode = SocketModeHub(app_id, clock)
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._ws = self._fresh_workspace(base_url="")
@@ -79,6 +94,7 @@ class Emulator:
             bot_user_id=self.bot_user_id,
             bot_id=self.bot_id,
             clock=self.clock,
+            app_id=self.app_id,
             base_url=base_url,
         )
         ws.users[self.bot_user_id] = user_record(
@@ -209,6 +225,20 @@ class Emulator:
     def set_rate_limit(self, method: str, calls: int, per_seconds: float) -> None:
         self.rate_limits.set(method, calls, per_seconds)
 
+    def _default_rate_limits(self) -> None:
+        for method, (calls, per_seconds) in DEFAULT_RATE_LIMITS.items():
+            self.rate_limits.set(method, calls, per_seconds)
+
+    def revoke_app_token(self) -> None:
+        """The app-level token stops working, as when an admin revokes it (invalid_auth)."""
+        with self._lock:
+            self.app_token_revoked = True
+
+    def take_socket_ticket(self, ticket: str | None) -> bool:
+        """Use up a Socket Mode URL's ticket; False if unknown or already used."""
+        with self._lock:
+            return bool(ticket) and self._ws.socket_tickets.pop(str(ticket), None) is not None
+
     def new_trigger_id(self) -> str:
         """A well-formed trigger_id, as Slack sends with interactions and slash commands."""
         with self._lock:
@@ -299,6 +329,7 @@ class Emulator:
             self._calls.clear()
         self.faults.clear()
         self.rate_limits.clear()
+        self._default_rate_limits()
 
     def snapshot(self) -> JSON:
         with self._lock:
@@ -307,6 +338,7 @@ class Emulator:
             state["call_count"] = len(self._calls)
         state["faults"] = [f.to_json() for f in self.faults.active()]
         state["rate_limits"] = self.rate_limits.limits()
+        state["socket_mode"] = self.socket_mode.state()
         return state
 
     # ------------------------------------------------------------------ serving
@@ -379,10 +411,18 @@ class Emulator:
         if fault.error is not None:
             return ApiResult(200, {"ok": False, "error": fault.error})
         if not token:
-            return ApiResult(200, {"ok": False, "error": "not_authed"})
-        if token != self.bot_token:
+            # apps.connections.open.json documents missing_args for a missing app-level token.
+            error = "missing_args" if spec.token_type == "app" else "not_authed"
+            return ApiResult(200, {"ok": False, "error": error})
+        token_type = self._token_type(token)
+        if token_type is None:
             return ApiResult(200, {"ok": False, "error": "invalid_auth"})
-        granted = ALL_SCOPES if self.scopes is None else self.scopes
+        if token_type != spec.token_type:
+            return ApiResult(200, {"ok": False, "error": "not_allowed_token_type"})
+        if token_type == "app":
+            granted = self.app_scopes
+        else:
+            granted = ALL_SCOPES if self.scopes is None else self.scopes
         scope_headers = {
             "X-OAuth-Scopes": ",".join(sorted(granted)),
             "X-Accepted-OAuth-Scopes": ",".join(sorted(spec.scopes.scopes())),
@@ -410,6 +450,14 @@ class Emulator:
                 logger.exception("Slack emulator handler for %s failed", method)
                 return ApiResult(500, {"ok": False, "error": "fatal_error"})
         return ApiResult(200, {"ok": True, **payload}, scope_headers)
+
+    def _token_type(self, token: str) -> str | None:
+        if token == self.bot_token:
+            return "bot"
+        with self._lock:
+            if token == self.app_token and not self.app_token_revoked:
+                return "app"
+        return None
 
     def store_upload(self, file_id: str, data: bytes) -> bool:
         """Accept the bytes POSTed to an upload URL; False for unknown or finished uploads."""

@@ -15,6 +15,7 @@ from bot.sandbox.emulator import handlers_chat as chat
 from bot.sandbox.emulator import handlers_conversations as conv
 from bot.sandbox.emulator import handlers_directory as directory
 from bot.sandbox.emulator import handlers_extras as extras
+from bot.sandbox.emulator import socket_mode
 from bot.sandbox.emulator.args import MethodSpec
 from bot.sandbox.emulator.scopes import (
     HISTORY,
@@ -38,6 +39,17 @@ _CONTENT_ERRORS = (
 )
 
 _SPECS = (
+    # tests/fixtures/slack_methods/methods/apps.connections.open.json: an app-level token
+    # with connections:write; "missing_args" when no app-level token is given.
+    MethodSpec(
+        "apps.connections.open",
+        socket_mode.apps_connections_open,
+        (),
+        Always("connections:write"),
+        ("missing_args",),
+        tier=3,
+        token_type="app",
+    ),
     MethodSpec("auth.test", directory.auth_test, (), tier=5),
     MethodSpec(
         "users.info",
@@ -321,5 +333,12 @@ _SPECS = (
 #: Method name -> declaration. Read-only: the registry is shared by every `Emulator`.
 METHODS: MappingProxyType[str, MethodSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
-#: Every bot scope some implemented method can need; the default grant of an `Emulator`.
-ALL_SCOPES: frozenset[str] = frozenset(scope for s in _SPECS for scope in s.scopes.scopes())
+#: Every bot scope some implemented method can need; the default grant of an `Emulator`'s bot
+#: token.
+ALL_SCOPES: frozenset[str] = frozenset(
+    scope for s in _SPECS if s.token_type == "bot" for scope in s.scopes.scopes()
+)
+#: Every app-level scope some implemented method needs; the default grant of its app token.
+ALL_APP_SCOPES: frozenset[str] = frozenset(
+    scope for s in _SPECS if s.token_type == "app" for scope in s.scopes.scopes()
+)

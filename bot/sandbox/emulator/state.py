@@ -129,6 +129,7 @@ class Workspace:
     bot_user_id: str
     bot_id: str
     clock: Callable[[], float]
+    app_id: str = "A0OORBOT"
     # Where this emulator is reachable ("http://host:port/prefix/"); needed for upload and
     # response URLs. Known only once served, so `EmulatorServer` or the first request sets it.
     base_url: str = ""
@@ -146,6 +147,8 @@ class Workspace:
     file_bytes: dict[str, bytes] = field(default_factory=dict)
     responses: dict[str, JSON] = field(default_factory=dict)
     response_log: list[JSON] = field(default_factory=list)
+    # Socket Mode URLs handed out by apps.connections.open and not used yet (ticket -> when).
+    socket_tickets: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
 
     # ----------------------------------------------------------------- ids and time

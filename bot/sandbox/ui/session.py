@@ -22,7 +22,7 @@ from typing import Any, cast
 import httpx
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.slack_client import Delivery, SlackClient
+from bot.sandbox.slack_client import Delivery, SignedHttp, SlackClient
 
 JSON = dict[str, Any]
 
@@ -113,7 +113,7 @@ class SandboxSession:
         self.target = target
         self._tap = _TriggerTap(emulator)
         self._client = SlackClient(
-            target.events_url, target.signing_secret, cast(Emulator, self._tap)
+            SignedHttp(target.events_url, target.signing_secret), cast(Emulator, self._tap)
         )
         self._lock = threading.Lock()
         self._acks: list[JSON] = []  # replies Slack shows from the ack body itself

@@ -124,7 +124,7 @@ def test_control_endpoints(server: EmulatorServer, emu: Emulator) -> None:
     assert [c["http_status"] for c in calls] == [503, 200, 429]
     state = httpx.get(f"{base}/state").json()
     assert {u["id"] for u in state["users"]} == {"UBOT", ALICE, "U02BOB"}
-    assert state["rate_limits"] == {"auth.test": {"calls": 1, "per_seconds": 60.0}}
+    assert state["rate_limits"]["auth.test"] == {"calls": 1, "per_seconds": 60.0}
     assert httpx.post(f"{base}/reset").json() == {"ok": True}
     assert [u["id"] for u in httpx.get(f"{base}/state").json()["users"]] == ["UBOT"]
     assert emu.calls == []
