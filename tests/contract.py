@@ -61,6 +61,9 @@ def manifest() -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / "manifest.yml").read_text()))
 
 
+APP_TOKEN_SCOPES = {"connections:write"}
+
+
 def manifest_bot_scopes() -> set[str]:
     return set(manifest()["oauth_config"]["scopes"]["bot"])
 
@@ -98,7 +101,10 @@ def problems_with_call(method: str, args: dict[str, Any], needed: Needs | None =
         for name in args
         if name not in known["args"]
     ]
-    granted = manifest_bot_scopes()
+    spec = METHODS.get(method)
+    # An app-level token (Socket Mode) is made in the app's settings with connections:write,
+    # which the README asks for; the manifest's scopes are the bot token's.
+    granted = APP_TOKEN_SCOPES if spec and spec.token_type == "app" else manifest_bot_scopes()
     for clause in needed_scopes(method, args) if needed is None else needed:
         if not granted.intersection(clause):
             shown = {k: v for k, v in args.items() if k not in ("blocks", "view", "text")}
