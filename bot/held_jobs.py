@@ -51,14 +51,25 @@ class HeldJobs:
         self._waiting_over = False
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def add(self, claimed: list[ClaimedJob]) -> bool:
-        """Hold newly claimed jobs; False when closed (the caller gives them back)."""
+    def add(self, claimed: list[ClaimedJob]) -> list[ClaimedJob] | None:
+        """Hold newly claimed jobs; returns those to run, or None when closed (the caller
+        gives them back).
+
+        A job this process already holds is not run a second time: its lease ran out
+        while it ran (renewals failed for a whole lease, or a test's clock jumped) and the
+        poller claimed it again. The running attempt goes on, now with a fresh lease.
+        """
+        fresh: list[ClaimedJob] = []
         with self._changed:
             if self._closed:
-                return False
+                return None
             for job in claimed:
+                if job.id in self._held:
+                    log.warning("outbox_held_job_claimed_again", job=job.id, kind=job.kind)
+                    continue
                 self._held[job.id] = _Held(job)
-            return True
+                fresh.append(job)
+        return fresh
 
     def start(self, job_id: int) -> bool:
         """A thread is about to run the job; False if it was given back meanwhile."""

@@ -242,10 +242,11 @@ class OutboxWorker:
                         log.warning("outbox_claim_failed", error=f"{type(exc).__name__}: {exc}")
                     failures += 1
             if claimed:
-                if not self.held.add(claimed):
+                fresh = self.held.add(claimed)
+                if fresh is None:
                     self._give_back(claimed, started=False)
                     break
-                for job in claimed:
+                for job in fresh:
                     self._queue.put(job)
                 if len(claimed) == room:
                     continue  # more may be due right away

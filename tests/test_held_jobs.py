@@ -70,7 +70,7 @@ def hold(w: OutboxWorker, db: Database, clock: ManualClock) -> list[ClaimedJob]:
     """What the worker's poller does: claim, and hold what it claimed."""
     with db.engine.begin() as conn:
         claimed = jobs.claim_due(conn, now=clock.now(), owner=w.owner, lease=LEASE, limit=10)
-    assert w.held.add(claimed)
+    assert w.held.add(claimed) == claimed
     return claimed
 
 
@@ -229,3 +229,24 @@ def test_a_stopping_worker_claims_nothing_more(db: Database, blocking: Blocking)
     later = job(db, "later")
     assert (later.state, later.lease_owner, later.attempts) == ("pending", None, 0)
     assert blocking.ran == ["first"]
+
+
+def test_a_job_claimed_again_by_its_own_worker_is_not_run_twice(
+    db: Database, blocking: Blocking
+) -> None:
+    clock = ManualClock(START)
+    w = worker(db, clock, blocking, threads=2, grace=WAIT)
+    enqueue(db, clock, "long")
+    w.start()
+    try:
+        assert blocking.running.wait(WAIT)
+        # Renewals failed for a whole lease (here: the clock jumps), so the lease ran out
+        # and the worker's own poller claims the job again.
+        clock.advance(seconds=LEASE.total_seconds() + 1)
+        w.wake()
+        wait_for(lambda: job(db, "long").lease_until == clock.now() + LEASE, what="claimed again")
+        blocking.may_finish.set()
+        wait_for(lambda: job(db, "long").state == "done", what="the first attempt's end")
+    finally:
+        w.stop()
+    assert blocking.ran == ["long"]
