@@ -71,6 +71,8 @@ class WorkerOptions:
     # Renewed every third of it while the job is held (bot/held_jobs.py).
     lease: timedelta = DEFAULT_LEASE
     poll_interval: float = 0.5
+    # Most jobs one claim takes (run_due_jobs; the running worker claims at most
+    # 2 x threads, see OutboxWorker._room).
     batch: int = 16
     # Once stopping, how long running jobs get to finish before they are given back.
     grace: float = DEFAULT_GRACE_SECONDS

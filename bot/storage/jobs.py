@@ -204,9 +204,9 @@ _RENEW = (
     .values(lease_until=bindparam("lease_until"))
     .returning(JOB.c.id)
 )
-# Released jobs are free at once: no owner, no lease. A late finish by the releasing worker
-# is then refused like any lost lease's, so the job is not half-finished under a key that
-# _wait_again may have given back.
+# Released jobs are free at once: no owner, no lease. Without an owner, a late finish by
+# the releasing worker is refused like a lost lease's: the job runs again elsewhere, and is
+# never marked done under the waiting key that _wait_again gave back to it.
 _RELEASE = (
     update(JOB).where(*_HELD).values(lease_owner=None, lease_until=None).returning(JOB.c.id, _KEY)
 )
