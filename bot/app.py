@@ -5,6 +5,7 @@ Nothing is global: every call builds an independent app (tests build many in a p
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -116,7 +117,9 @@ def create_app(
     directory = Directory(gateway)
     ingest = IngestService(db, plan)
     worker_options = worker_options or WorkerOptions(
-        threads=settings.worker_threads, lease=timedelta(seconds=settings.job_lease_seconds)
+        threads=settings.worker_threads,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        grace=settings.shutdown_grace_seconds,
     )
     # The worker needs the handlers and the handlers need to wake the worker: build the
     # worker with an empty table and fill it in.
@@ -231,10 +234,13 @@ def create_app(
         finally:
             if socket_mode is not None:
                 await socket_mode.stop()
+            # HTTP requests have finished (uvicorn drains them first). Running jobs get
+            # what is left of the grace period (it started at the signal, see
+            # bot/server.py), the rest is given back; then the schedulers stop.
             if start_worker:
+                await asyncio.to_thread(worker.stop)
                 for hook in wiring.on_stop:
                     hook()
-                worker.stop()
             db.dispose()
 
     asgi = Starlette(routes=routes, lifespan=lifespan)

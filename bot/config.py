@@ -41,8 +41,14 @@ class Settings(BaseSettings):
     log_format: str = Field("console", validation_alias=AliasChoices("OOR_LOG_FORMAT"))
     # How many outbox jobs (Slack side effects) run at once in this process.
     worker_threads: int = Field(4, ge=1, le=64, validation_alias="OOR_WORKER_THREADS")
-    # Seconds a claimed outbox job stays claimed; a crashed process's work is retried after it.
-    job_lease_seconds: int = Field(120, ge=5, validation_alias="OOR_JOB_LEASE_SECONDS")
+    # Seconds an outbox job stays claimed without a heartbeat (renewed every third of it
+    # while the process holds the job): a crashed process's work is retried after it.
+    job_lease_seconds: int = Field(15, ge=5, le=3600, validation_alias="OOR_JOB_LEASE_SECONDS")
+    # On SIGTERM/SIGINT: how long running jobs and HTTP requests get to finish. Under
+    # Kubernetes' default terminationGracePeriodSeconds (30), leaving time to give work back.
+    shutdown_grace_seconds: float = Field(
+        25.0, ge=0, le=3600, validation_alias="OOR_SHUTDOWN_GRACE_SECONDS"
+    )
     slack_timeout_seconds: float = Field(10.0, gt=0, validation_alias="OOR_SLACK_TIMEOUT")
     # Longest wait between two Socket Mode connection attempts (they back off up to it).
     socket_mode_retry_max_seconds: float = Field(

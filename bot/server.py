@@ -7,8 +7,13 @@ HTTP server (webhooks, health, metrics) serves from the start whatever Slack doe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import Callable
+import math
+import signal
+import threading
+from collections.abc import Callable, Generator
+from types import FrameType
 
 import structlog
 import uvicorn
@@ -30,10 +35,11 @@ def serve(settings: Settings) -> None:
     migrate(settings)
     app = create_app(settings, plan=plan)
     _announce(app)
-    # uvicorn.run, taken apart only to learn when start-up is over.
+    # uvicorn.run, taken apart to learn when start-up is over and when stopping begins.
     config = _uvicorn_config(app)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(_serve_http(uvicorn.Server(config), on_started=settle_heap))
+        server = GracefulServer(config, on_signal=app.worker.stop_claiming)
+        runner.run(_serve_http(server, app, on_started=settle_heap))
 
 
 # A full collection only after 100 collections of the middle generation (Python's default
@@ -58,17 +64,70 @@ def settle_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-async def _serve_http(server: uvicorn.Server, on_started: Callable[[], None]) -> None:
-    async def when_started() -> None:
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or SIGINT it shut down for ends the process
+    with status 0.
+
+    uvicorn (0.29+) raises the signal again once its graceful shutdown is over, so that
+    the default handler ends the process: a clean stop then reads as "killed by SIGTERM"
+    (status 143) to Kubernetes, systemd and Docker. This installs the same handler on the
+    same signals and puts the previous ones back, without raising the signal again. A
+    second SIGINT still forces the exit (uvicorn's ``handle_exit``).
+
+    ``on_signal`` runs inside the signal handler, before anything else can claim work.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_signal: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_signal()
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only (tests serve from others)
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def _serve_http(server: uvicorn.Server, app: OorApp, on_started: Callable[[], None]) -> None:
+    """Serve until a signal; the outbox starts stopping the moment it arrives.
+
+    uvicorn first lets in-flight requests finish (up to the grace period) and only then
+    runs the app's shutdown; the worker's grace period must not wait for that, so it
+    starts here, alongside. The signal handler itself only stops claiming; the rest takes
+    locks, so it is done from here, watching uvicorn's flags.
+    """
+
+    async def watch() -> None:
         while not server.started:
             await asyncio.sleep(0.05)
         on_started()
+        while not server.should_exit:
+            await asyncio.sleep(0.05)
+        app.worker.begin_stop()
+        while not server.force_exit:  # a second Ctrl+C: give everything back now
+            await asyncio.sleep(0.05)
+        app.worker.end_grace()
 
-    watcher = asyncio.create_task(when_started())
+    watcher = asyncio.create_task(watch())
     try:
         await server.serve()
     finally:
         watcher.cancel()
+        if server.force_exit:
+            app.worker.end_grace()
 
 
 def _uvicorn_config(app: OorApp) -> uvicorn.Config:
@@ -79,6 +138,8 @@ def _uvicorn_config(app: OorApp) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        # In-flight requests get the same grace period as running outbox jobs, in parallel.
+        timeout_graceful_shutdown=math.ceil(app.settings.shutdown_grace_seconds),
     )
 
 

@@ -99,3 +99,15 @@ def test_an_unreachable_database_is_one_line() -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("oor-bot: OOR_DATABASE_URL: cannot use")
+
+
+def test_lease_and_grace_settings_are_checked_in_one_line() -> None:
+    cases = {
+        "OOR_JOB_LEASE_SECONDS": "2",  # renewed every third: too short to survive a hiccup
+        "OOR_SHUTDOWN_GRACE_SECONDS": "-1",
+    }
+    for variable, value in cases.items():
+        result = _run("migrate", env={variable: value, "OOR_PLAN": str(EXAMPLE_PLAN)})
+        assert result.returncode == 2, (variable, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"oor-bot: {variable}: "), result.stderr

@@ -15,10 +15,15 @@ Claiming is one statement on both databases: an UPDATE of the rows a sub-select 
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas don't queue behind each other),
 returning what the worker needs. SQLite runs write transactions one at a time, which makes
 the same UPDATE atomic there.
+
+Leases are short; a running worker renews the leases of all the jobs it holds in one
+UPDATE (:func:`renew_leases`), and gives back what it will not finish when it stops
+(:func:`release`), so another replica takes those at once instead of waiting the lease out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -184,7 +189,28 @@ _RETRY_VALUES: dict[str, Any] = {
     "needs_attention": bindparam("needs_attention"),
 }
 _RETRY = update(JOB).where(*_OWNED).values(_RETRY_VALUES).returning(_KEY)
-_RETRY_UNCOUNTED = _RETRY.values(attempts=case((JOB.c.attempts > 0, JOB.c.attempts - 1), else_=0))
+_UNCOUNT = {"attempts": case((JOB.c.attempts > 0, JOB.c.attempts - 1), else_=0)}
+_RETRY_UNCOUNTED = _RETRY.values(_UNCOUNT)
+# The jobs of one worker, by id (the primary key: no scan of the whole table, done rows
+# included, every few seconds) and owner: a job someone else took over is not touched.
+_HELD = (
+    JOB.c.id.in_(bindparam("job_ids", expanding=True)),
+    JOB.c.lease_owner == bindparam("owner"),
+    JOB.c.state == PENDING,
+)
+_RENEW = (
+    update(JOB)
+    .where(*_HELD, JOB.c.lease_until.is_not(None))
+    .values(lease_until=bindparam("lease_until"))
+    .returning(JOB.c.id)
+)
+# Released jobs are free at once: no owner, no lease. Without an owner, a late finish by
+# the releasing worker is refused like a lost lease's: the job runs again elsewhere, and is
+# never marked done under the waiting key that _wait_again gave back to it.
+_RELEASE = (
+    update(JOB).where(*_HELD).values(lease_owner=None, lease_until=None).returning(JOB.c.id, _KEY)
+)
+_RELEASE_UNSTARTED = _RELEASE.values(_UNCOUNT)
 
 
 def claim_due(
@@ -196,8 +222,10 @@ def claim_due(
     return [ClaimedJob(r.id, r.kind, r.incident_id, r.payload, r.attempts) for r in rows]
 
 
-def complete(session: Bind, job_id: int, *, owner: str, now: datetime) -> None:
-    session.execute(_COMPLETE, {"job_id": job_id, "owner": owner, "now": now})
+def complete(session: Bind, job_id: int, *, owner: str, now: datetime) -> bool:
+    """Mark the job done; False (and nothing changed) unless ``owner`` still holds it."""
+    result = session.execute(_COMPLETE, {"job_id": job_id, "owner": owner, "now": now})
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 def retry_later(
@@ -209,7 +237,9 @@ def retry_later(
     error: str,
     needs_attention: bool = False,
     count_attempt: bool = True,
-) -> None:
+) -> bool:
+    """Put the job back to run at ``run_after``; False (nothing changed) unless ``owner``
+    still holds it."""
     params = {
         "job_id": job_id,
         "owner": owner,
@@ -219,7 +249,39 @@ def retry_later(
     }
     stmt = _RETRY if count_attempt else _RETRY_UNCOUNTED
     key = session.execute(stmt, params).scalar_one_or_none()
-    if key is not None and key.startswith(_COALESCE) and _CLAIMED in key:
+    if key is None:
+        return False
+    _coalesce_again(session, job_id, key)
+    return True
+
+
+def renew_leases(
+    session: Bind, job_ids: Collection[int], *, owner: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend the leases of ``owner``'s jobs among ``job_ids`` to ``now + lease``, in one
+    statement. Returns the ids renewed: a missing one was finished, released, or taken
+    over by another worker after its lease ran out."""
+    if not job_ids:
+        return set()
+    params = {"job_ids": list(job_ids), "owner": owner, "lease_until": now + lease}
+    return {int(r.id) for r in session.execute(_RENEW, params)}
+
+
+def release(session: Bind, job_ids: Collection[int], *, owner: str, started: bool) -> list[int]:
+    """Give ``owner``'s jobs among ``job_ids`` back, free to be claimed at once (a worker
+    stopping). A job that never ``started`` does not count as an attempt. Returns the ids
+    released."""
+    if not job_ids:
+        return []
+    stmt = _RELEASE if started else _RELEASE_UNSTARTED
+    rows = session.execute(stmt, {"job_ids": list(job_ids), "owner": owner}).all()
+    for r in rows:
+        _coalesce_again(session, r.id, r.dedup_key)
+    return [int(r.id) for r in rows]
+
+
+def _coalesce_again(session: Bind, job_id: int, key: str) -> None:
+    if key.startswith(_COALESCE) and _CLAIMED in key:
         _wait_again(session, job_id, key.rsplit(_CLAIMED, 1)[0])
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,64 +11,25 @@ import httpx
 import pytest
 
 from bot.sandbox.emulator import Emulator, EmulatorServer
-from tests.support import (
-    EXAMPLE_PLAN,
-    ROOT,
-    SIGNING_SECRET,
-    WEBHOOK_SECRET,
-    free_socket,
-    native_event,
-    signed_webhook_headers,
-    wait_for,
-)
-
-
-def _serve(pg_url: str, api_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OOR_", "SLACK_"))}
-    env |= {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": api_url,
-        "OOR_DATABASE_URL": pg_url,
-        "OOR_PLAN": str(EXAMPLE_PLAN),
-        "OOR_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "OOR_PORT": str(port),
-        "OOR_LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+from tests.integration.processes import BotProcess
+from tests.support import native_event, signed_webhook_headers, wait_for
 
 
 @pytest.fixture
 def two_replicas(pg_url: str, emulator_server: EmulatorServer) -> Iterator[list[str]]:
     # Both start at once: the advisory lock lets exactly one of them migrate.
-    replicas = [_serve(pg_url, emulator_server.api_url) for _ in range(2)]
+    replicas = [BotProcess(pg_url, emulator_server.api_url) for _ in range(2)]
     try:
-        for process, url in replicas:
-            wait_for(lambda u=url: _ready(u), timeout=30, what=f"{url} ready")
-            assert process.poll() is None
-        yield [url for _, url in replicas]
+        for replica in replicas:
+            replica.wait_ready()
+        yield [replica.url for replica in replicas]
+        for replica in replicas:
+            replica.signal(signal.SIGTERM)
+        for replica in replicas:
+            assert replica.wait(timeout=30) == 0, replica.log()
     finally:
-        for process, _ in replicas:
-            process.terminate()
-        for process, _ in replicas:
-            process.wait(timeout=20)
+        for replica in replicas:
+            replica.close()
 
 
 def test_two_replicas_open_each_incident_once(two_replicas: list[str], emulator: Emulator) -> None:
