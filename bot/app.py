@@ -16,9 +16,7 @@ import structlog
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
 from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
@@ -39,6 +37,7 @@ from bot.slack.channel_setup import ChannelSetup
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
+from bot.slack.events_route import slack_events_route
 from bot.slack.gateway import SlackGateway, build_web_client
 from bot.slack.listeners import register_listeners
 from bot.storage import jobs
@@ -161,11 +160,6 @@ def create_app(
     )
     for install in FEATURES:
         install(wiring)
-    slack_handler = AsyncSlackRequestHandler(bolt)
-
-    async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
-
     authenticator = WebhookAuthenticator(
         secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
         token=settings.webhook_token.get_secret_value() if settings.webhook_token else None,
@@ -175,7 +169,7 @@ def create_app(
         *webhook_routes(
             WebhookDeps(authenticator, ingest, plan, clock, metrics, on_stored=worker.wake)
         ),
-        Route("/slack/events", slack_events, methods=["POST"]),
+        slack_events_route(AsyncSlackRequestHandler(bolt)),
         *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
         *wiring.routes,
     ]
