@@ -217,6 +217,10 @@ def create_app(
 
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.add_middleware(TimingMiddleware, metrics=metrics)
+    if emulator is not None:
+        from bot.sandbox.host_check import HostCheckMiddleware
+
+        asgi.add_middleware(HostCheckMiddleware, port=settings.port, hosts=[settings.host])
     return OorApp(
         settings=settings,
         plan=plan,
