@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from bot.sandbox.emulator import Emulator
 from bot.storage.models import EventRow, IncidentRow
 from tests.conftest import RunningBot
+from tests.slack.views import assert_within_slack_limits
 from tests.support import (
     FIXTURES,
     WEBHOOK_SECRET,
@@ -199,6 +200,12 @@ def test_long_alertmanager_fields_are_stored_whole_or_as_stable_keys(
     # (tests/fixtures/slack_methods/methods/bookmarks.add.json), is left out, not refused.
     wait_for(lambda: emulator.calls_to("bookmarks.add"), what="the runbook bookmarked")
     assert all(len(c.args.get("link", "")) <= 2048 for c in emulator.calls_to("bookmarks.add"))
+    (pin,) = wait_for(lambda: emulator.calls_to("pins.add"), what="the board pinned")
+    board = next(
+        m for m in emulator.messages(pin.args["channel"]) if m["ts"] == pin.args["timestamp"]
+    )
+    assert_within_slack_limits(board["blocks"])
+    assert f"<{LONG_URL}|Alert source>" in json.dumps(board["blocks"])  # still one link
 
 
 def test_nul_in_alertmanager_labels_is_dropped_and_never_reaches_slack(
