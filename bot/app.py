@@ -17,9 +17,7 @@ import structlog
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
 from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
@@ -40,6 +38,7 @@ from bot.slack.channel_setup import ChannelSetup
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
+from bot.slack.events_route import slack_events_route
 from bot.slack.gateway import SlackGateway, build_web_client
 from bot.slack.listeners import register_listeners
 from bot.slack.socket_mode import RetryPolicy, SocketModeConnection
@@ -188,7 +187,11 @@ def create_app(
         ),
         # Slack's HTTP requests need the signing secret to be verified; in Socket Mode
         # without one there is no such route at all (404), never an unverified one.
-        *([_slack_events_route(bolt)] if signing_secret is not None else []),
+        *(
+            [slack_events_route(AsyncSlackRequestHandler(bolt))]
+            if signing_secret is not None
+            else []
+        ),
         *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
         *wiring.routes,
     ]
@@ -245,6 +248,10 @@ def create_app(
 
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.add_middleware(TimingMiddleware, metrics=metrics)
+    if emulator is not None:
+        from bot.sandbox.host_check import HostCheckMiddleware
+
+        asgi.add_middleware(HostCheckMiddleware, port=settings.port, hosts=[settings.host])
     return OorApp(
         settings=settings,
         plan=plan,
@@ -261,15 +268,6 @@ def create_app(
         emulator=emulator,
         socket_mode=socket_mode,
     )
-
-
-def _slack_events_route(bolt: AsyncApp) -> Route:
-    handler = AsyncSlackRequestHandler(bolt)
-
-    async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
-
-    return Route("/slack/events", slack_events, methods=["POST"])
 
 
 def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:

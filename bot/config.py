@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from standardwebhooks.webhooks import Webhook
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PLAN = "plan.example.yaml"
@@ -77,8 +78,16 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and not v.get_secret_value().startswith("whsec_"):
+        if v is None:
+            return v
+        if not v.get_secret_value().startswith("whsec_"):
             raise ValueError("must be a Standard Webhooks secret starting with whsec_")
+        try:
+            # Decoded exactly as the verifying library will, so what passes here works there.
+            Webhook(v.get_secret_value())
+        except Exception:
+            # Never chained or echoed: the library's message could quote the secret.
+            raise ValueError("must be whsec_ followed by base64 (the decoding failed)") from None
         return v
 
     @field_validator("slack_api_url")

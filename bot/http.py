@@ -1,4 +1,9 @@
-"""Operational endpoints (``/livez``, ``/readyz``, ``/metrics``) and request timing."""
+"""Operational endpoints (``/livez``, ``/readyz``, ``/metrics``) and request timing.
+
+Every metrics label value comes from a fixed set: a label made from request data (a
+made-up method name, a path) would add a time series per distinct value, and 20,000
+requests with invented methods once grew ``/metrics`` from 287 KB to 84 MB.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from bot.metrics import Metrics
 SlackStatus = Callable[[], tuple[str, str | None]]
 
 # Label values must stay few: anything else is counted as "other".
+_KNOWN_METHODS = frozenset({"GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _KNOWN_ROUTES = (
     "/webhooks/oor",
     "/webhooks/alertmanager",
@@ -75,8 +81,16 @@ def ops_routes(
     ]
 
 
+def method_label(method: str) -> str:
+    return method if method in _KNOWN_METHODS else "other"
+
+
 class TimingMiddleware:
-    """Request durations into the per-app histogram (a plain ASGI middleware: cheap)."""
+    """Request durations into the per-app histogram (a plain ASGI middleware: cheap).
+
+    A request whose client went away before the answer is labelled ``disconnected``, not
+    with the 500 the framework makes of the interrupted read: nothing failed on our side.
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self._app = app
@@ -87,19 +101,29 @@ class TimingMiddleware:
             await self._app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = "500"
+        disconnected = False
+
+        async def receive_wrapper() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status = str(int(message["status"]))
             await send(message)
 
         try:
-            await self._app(scope, receive, send_wrapper)
+            await self._app(scope, receive_wrapper, send_wrapper)
         finally:
             path = scope.get("path", "")
             route = path if path in _KNOWN_ROUTES else "other"
             self._metrics.http_request_seconds.labels(
-                route=route, method=scope.get("method", ""), status=str(status)
+                route=route,
+                method=method_label(str(scope.get("method", ""))),
+                status="disconnected" if disconnected else status,
             ).observe(time.perf_counter() - started)

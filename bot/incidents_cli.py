@@ -29,7 +29,7 @@ from bot.api.queries import (
     parse_type,
 )
 from bot.api.serialize import incident_detail, incident_summary, json_value
-from bot.domain.clock import utc_offset_label
+from bot.domain.clock import in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.types import (
     IncidentStatus,
@@ -38,6 +38,7 @@ from bot.domain.types import (
     Step,
     StepState,
     incident_key,
+    looks_like_incident_key,
     parse_incident_key,
 )
 from bot.storage.db import Database
@@ -99,6 +100,9 @@ def run_incidents(args: argparse.Namespace, db: Database, tz: ZoneInfo) -> int:
 
     if args.incidents_command == "show":
         number = parse_incident_key(args.id)
+        if number is None and looks_like_incident_key(args.id):  # OOR-0, or past the column
+            print(f"{PROG}: no incident {args.id.strip()[:24].upper()}", file=sys.stderr)
+            return 1
         if number is None:
             return _usage_error(f"{args.id!r} is not an incident id; use OOR-42 or 42")
         with db.session() as session:
@@ -141,7 +145,7 @@ def steps_string(snapshot: IncidentSnapshot) -> str:
 def _local(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return "-"
-    local = value.astimezone(tz)
+    local = in_zone(value, tz)
     return local.strftime(fmt.replace("%Z", utc_offset_label(local)))
 
 

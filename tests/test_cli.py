@@ -50,6 +50,26 @@ def test_invalid_configuration_is_one_line_naming_the_variable(tmp_path: Path) -
         assert value not in lines[0] or variable == "OOR_PORT"
 
 
+def test_a_webhook_secret_that_is_not_base64_is_one_line_before_migrating(
+    tmp_path: Path,
+) -> None:
+    # It used to pass the whsec_ check, migrate, then fail building the app: a traceback.
+    db = tmp_path / "oor.db"
+    result = _run(
+        "serve",
+        env={
+            "OOR_WEBHOOK_SECRET": "whsec_notbase64!!!",
+            "OOR_DATABASE_URL": f"sqlite:///{db}",
+            "OOR_PLAN": str(EXAMPLE_PLAN),
+        },
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("oor-bot: OOR_WEBHOOK_SECRET: "), lines
+    assert "notbase64" not in lines[0]  # never echo a secret
+    assert not db.exists()  # refused before migrating anything
+
+
 def test_a_token_without_a_signing_secret_is_refused(tmp_path: Path) -> None:
     result = _run(
         "serve",

@@ -177,6 +177,9 @@ def test_show_unknown_exits_1_and_bad_id_exits_2(
     assert _run(db, "show", "OOR-99") == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == "oor-bot: no incident OOR-99\n"
+    # Past the id column: none such, not a database error (PostgreSQL cannot compare it).
+    assert _run(db, "show", "OOR-99999999999") == 1
+    assert capsys.readouterr().err == "oor-bot: no incident OOR-99999999999\n"
     assert _run(db, "show", "latest") == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "OOR-42 or 42" in captured.err

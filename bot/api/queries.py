@@ -9,16 +9,13 @@ the steps and the roles of all of them at once (never one query per incident).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
-from bot.domain.types import (
-    IncidentStatus,
-    OorType,
-)
+from bot.domain.types import MAX_ID, IncidentStatus, OorType
 from bot.storage import incidents as repo
 from bot.storage.models import IncidentRow
 
@@ -26,7 +23,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 # Incident ids are a 32-bit integer column: a bigger number cannot exist (and PostgreSQL
 # would fail the comparison rather than find nothing).
-MAX_INCIDENT_NUMBER = 2**31 - 1
+MAX_INCIDENT_NUMBER = MAX_ID
 
 
 class QueryError(ValueError):
@@ -104,7 +101,12 @@ def parse_since(text: str, *, default_tz: ZoneInfo | None = None) -> datetime:
                 "must include a time zone, e.g. 2026-11-25T08:00:00Z or 2026-11-25T16:00:00+08:00",
             )
         parsed = parsed.replace(tzinfo=default_tz)
-    return parsed
+    try:
+        # In UTC here, so a value at the calendar's edge fails now and not in the query:
+        # 0001-01-01T00:00:00+14:00 is in year 0 in UTC.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise QueryError("since", "is outside the calendar once converted to UTC") from None
 
 
 def parse_limit(text: str) -> int:

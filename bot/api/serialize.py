@@ -10,6 +10,7 @@ all six steps in plan order; the detail carries each step as an object with who 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -34,6 +35,9 @@ def json_value(value: Any) -> Any:
     """Recursively make ``value`` JSON-ready (decimals as strings, datetimes in UTC)."""
     if isinstance(value, Enum):
         return json_value(value.value)
+    if isinstance(value, float) and not math.isfinite(value):
+        # Not JSON: a row stored before webhooks refused 1e400 must not fail the answer.
+        return str(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Decimal):

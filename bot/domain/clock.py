@@ -6,7 +6,7 @@ and move it forward instead of sleeping.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -43,6 +43,18 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def in_zone(value: datetime, tz: tzinfo) -> datetime:
+    """``value`` in ``tz`` for showing it; in UTC when ``tz`` would leave the calendar.
+
+    9999-12-31T23:59:59Z is a valid stored time but has no local time east of UTC
+    (OverflowError): a view must still render, so it shows the UTC time instead.
+    """
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value.astimezone(UTC)
 
 
 def utc_offset_label(local: datetime) -> str:

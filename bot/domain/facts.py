@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.events import OCCURRED_AT_EARLIEST
+
 # Field name -> label, in the order forms show them.
 FACT_FIELDS: dict[str, str] = {
     "occurred_at": "Time of occurrence (plan time zone, YYYY-MM-DD HH:MM)",
@@ -130,9 +132,13 @@ def _convert(name: str, text: str, tz: ZoneInfo) -> Any:
     if name == "occurred_at":
         for fmt in _TIME_FORMATS:
             try:
-                return datetime.strptime(text, fmt).replace(tzinfo=tz)
+                moment = datetime.strptime(text, fmt).replace(tzinfo=tz)
             except ValueError:
                 continue
+            # The webhooks' lower bound; the upper one keeps it storable in UTC.
+            if not OCCURRED_AT_EARLIEST.year <= moment.year < 9999:
+                raise ValueError(f"not a plausible time; from {OCCURRED_AT_EARLIEST:%Y-%m-%d}")
+            return moment
         raise ValueError(f"not a time; write it as YYYY-MM-DD HH:MM ({tz.key})")
     if name == "amount":
         cleaned = text.replace(",", "")

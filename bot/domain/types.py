@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -149,9 +150,36 @@ def incident_key(number: int) -> str:
     return f"OOR-{number}"
 
 
-def parse_incident_key(text: str) -> int | None:
-    """``OOR-42`` / ``oor-42`` / ``42`` -> 42; anything else -> None."""
+# Incidents, post-mortem versions, drafts: every id the bot hands out is an INTEGER column,
+# 32-bit signed on PostgreSQL. A bigger number names nothing (and PostgreSQL fails the
+# comparison instead of finding no row), so it is refused here, in one place.
+MAX_ID = 2**31 - 1
+_KEY = re.compile(r"(?:OOR-)?([0-9]+)", re.IGNORECASE | re.ASCII)
+
+
+def parse_id(text: str) -> int | None:
+    """ASCII digits naming a storable id (1 to :data:`MAX_ID`) -> the number; else None.
+
+    Not ``str.isdigit``: it is also true for "²" and other digits ``int`` refuses, and a
+    5,000-digit string is past ``int``'s own limit.
+    """
     text = text.strip()
-    if text.upper().startswith("OOR-"):
-        text = text[4:]
-    return int(text) if text.isdigit() else None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    if not digits or len(digits) > len(str(MAX_ID)):
+        return None
+    number = int(digits)
+    return number if number <= MAX_ID else None
+
+
+def looks_like_incident_key(text: str) -> bool:
+    """``OOR-42``, ``oor-99999999999``, ``42``: written as an incident id, existing or not."""
+    return _KEY.fullmatch(text.strip()) is not None
+
+
+def parse_incident_key(text: str) -> int | None:
+    """``OOR-42`` / ``oor-42`` / ``42`` -> 42; anything else, or a number no incident can
+    have (0, past :data:`MAX_ID`), -> None."""
+    found = _KEY.fullmatch(text.strip())
+    return parse_id(found.group(1)) if found else None

@@ -9,7 +9,6 @@ Alertmanager in particular: it retries a 5xx but gives up on a 4xx, so everythin
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -133,63 +132,3 @@ def from_validation_error(
         more = len(errors) - 1
         message += f" (and {more} more error{'s' if more > 1 else ''}, see 'errors')"
     return IngestError(422, message, first["field"], errors=errors)
-
-
-class _Rejected(ValueError):
-    """Raised by our json.loads hooks; its message is shown to the sender as is."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Rejected(f"body is not valid JSON: {name} is not a JSON value")
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            # json.loads would silently keep the last one; for an amount or an id that
-            # ambiguity is worse than a rejected request.
-            raise _Rejected(f"body has the key {key!r} twice in one object")
-        obj[key] = value
-    return obj
-
-
-def decode_json_object(body: bytes) -> dict[str, Any]:
-    """Parse a request body that must be a JSON object, or raise IngestError(400).
-
-    Shared by every adapter so that "not JSON" looks the same whichever endpoint got it.
-    Rejects NaN/Infinity (not JSON, but Python's parser accepts them) and duplicate keys.
-    """
-    try:
-        data = json.loads(
-            body,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_reject_duplicate_keys,
-        )
-    except json.JSONDecodeError as exc:
-        raise IngestError(
-            400, f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise IngestError(400, "body is not valid UTF-8 encoded JSON") from None
-    except _Rejected as exc:
-        raise IngestError(400, str(exc)) from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise IngestError(400, f"body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise IngestError(400, "body is not valid JSON: nested too deeply") from None
-    if not isinstance(data, dict):
-        raise IngestError(400, f"body must be a JSON object, not {_json_kind(data)}")
-    return data
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):  # before int: bool is an int subclass
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null"

@@ -31,9 +31,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.domain.events import EventStatus, OorEvent, PaymentDetails
+from bot.domain.events import EventStatus, OorEvent, PaymentDetails, occurred_at_problem
+from bot.domain.outside_text import is_blank
 from bot.domain.types import OorType, Severity
-from bot.ingest.errors import decode_json_object, from_validation_error
+from bot.ingest.errors import from_validation_error
+from bot.ingest.json_body import decode_json_object
 
 # Up to 18 integer digits (fits a NUMERIC(22, 4) column) and up to 4 decimal places:
 # ISO 4217 minor units go up to 4 (CLF, UYW), so 4 never loses precision a currency has.
@@ -83,7 +85,20 @@ def _to_utc(value: datetime) -> datetime:
             "needs a timezone, like 2024-05-01T10:15:00Z or "
             "2024-05-01T18:15:00+08:00: a time without one is ambiguous",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        raise PydanticCustomError("datetime_range", "is outside the calendar in UTC") from None
+
+
+def _believable(value: datetime, info: ValidationInfo) -> datetime:
+    # "now" is when the body was received (parse_native's argument); without it only the
+    # lower bound can be checked.
+    now = (info.context or {}).get("now")
+    problem = occurred_at_problem(value, now or value)
+    if problem is not None:
+        raise PydanticCustomError("datetime_range", problem)
+    return value
 
 
 def _http_url(value: str) -> str:
@@ -108,8 +123,21 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _visible(value: str) -> str:
+    # Zero-width and direction-control characters alone (U+200B, U+202E...) show nothing.
+    if is_blank(value):
+        raise PydanticCustomError("blank", "must not be blank (it has no visible characters)")
+    return value
+
+
 def _text(max_length: int) -> Any:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+# Text shown to people: stripped, bounded, and with something visible in it.
+Text100 = Annotated[str, _text(100), AfterValidator(_visible)]
+Text200 = Annotated[str, _text(200), AfterValidator(_visible)]
+Text3000 = Annotated[str, _text(3000), AfterValidator(_visible)]
 
 
 Amount = Annotated[
@@ -120,7 +148,12 @@ Amount = Annotated[
 EventId = Annotated[
     str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)
 ]
-OccurredAt = Annotated[datetime, BeforeValidator(_rfc3339_string), AfterValidator(_to_utc)]
+OccurredAt = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339_string),
+    AfterValidator(_to_utc),
+    AfterValidator(_believable),
+]
 Currency = Annotated[
     str,
     AfterValidator(_currency),
@@ -139,10 +172,10 @@ class NativeDetails(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    payment_method: Annotated[str, _text(100)] | None = Field(
+    payment_method: Text100 | None = Field(
         default=None, description="Payment method or channel, e.g. `alipay`, `card`."
     )
-    merchant_id: Annotated[str, _text(100)] | None = Field(
+    merchant_id: Text100 | None = Field(
         default=None, description="The affected merchant's id, if one merchant is concerned."
     )
     amount: Amount | None = Field(
@@ -161,7 +194,7 @@ class NativeDetails(BaseModel):
     affected_transactions: Annotated[StrictInt, Field(ge=0, le=_MAX_COUNT)] | None = Field(
         default=None, description="How many transactions are affected (an integer, 0 or more)."
     )
-    error_code: Annotated[str, _text(100)] | None = Field(
+    error_code: Text100 | None = Field(
         default=None, description="Error code reported by the payment channel or system."
     )
     extras: dict[str, Any] = Field(
@@ -201,30 +234,34 @@ class NativeEvent(BaseModel):
             "or `system_crash`."
         )
     )
-    title: Annotated[str, _text(200)] = Field(
-        description="One-line summary shown as the incident title (1-200 characters)."
+    title: Text200 = Field(
+        description=(
+            "One-line summary shown as the incident title (1-200 characters, some of them "
+            "visible: zero-width and direction-control characters alone are blank)."
+        )
     )
     severity: Severity | None = Field(
         default=None,
         description="`sev1` (worst: payments down for many customers) to `sev4`. Optional.",
     )
-    description: Annotated[str, _text(3000)] | None = Field(
+    description: Text3000 | None = Field(
         default=None, description="Longer explanation, up to 3000 characters."
     )
     occurred_at: OccurredAt | None = Field(
         default=None,
         description=(
             "When the problem started: an RFC 3339 date-time WITH a timezone (`Z` or an "
-            "offset such as `+08:00`). Stored in UTC."
+            "offset such as `+08:00`), from 2000-01-01 to one day after the bot receives "
+            "the event. Stored in UTC."
         ),
     )
-    source: Annotated[str, _text(100)] | None = Field(
+    source: Text100 | None = Field(
         default=None, description="Name of the sending system, e.g. `payment-gateway`."
     )
     url: Url | None = Field(
         default=None, description="An http(s) link to the alert, dashboard or log for this event."
     )
-    group_key: Annotated[str, _text(200)] | None = Field(
+    group_key: Text200 | None = Field(
         default=None,
         description=(
             "Related events sending the same key join one open incident instead of opening "
@@ -261,14 +298,17 @@ EXAMPLE: dict[str, Any] = {
 _KNOWN_FIELDS = {"": NativeEvent.model_fields.keys(), "details": NativeDetails.model_fields.keys()}
 
 
-def parse_native(body: bytes) -> OorEvent:
+def parse_native(body: bytes, *, now: datetime | None = None) -> OorEvent:
     """Validate a ``POST /webhooks/oor`` body and turn it into an :class:`OorEvent`.
 
-    Raises IngestError 400 when the body is not a JSON object, 422 when it breaks the schema.
+    Raises IngestError 400 when the body is not a JSON object, 422 when it breaks the schema
+    or holds a value no database can store. ``now`` is when it was received: ``occurred_at``
+    may be at most a day later (the webhook always passes it; without it only the lower
+    bound, 2000-01-01, is checked).
     """
     data = decode_json_object(body)
     try:
-        event = NativeEvent.model_validate(data)
+        event = NativeEvent.model_validate(data, context={"now": now})
     except ValidationError as exc:
         raise from_validation_error(exc, _KNOWN_FIELDS) from None
     details = event.details or NativeDetails()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import anyio
@@ -37,6 +38,9 @@ from bot.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
+# A body and when it was received -> the events in it (or IngestError).
+Parser = Callable[[bytes, datetime], list[OorEvent]]
+
 
 @dataclass
 class WebhookDeps:
@@ -54,25 +58,26 @@ class WebhookDeps:
 def webhook_routes(deps: WebhookDeps) -> list[Route]:
     limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs the event loop
 
-    async def store(events: list[OorEvent]) -> IngestResult:
+    async def store(events: list[OorEvent], now: datetime) -> IngestResult:
         nonlocal limiter
         if limiter is None:
             limiter = anyio.CapacityLimiter(deps.store_threads)
-        work = partial(deps.ingest.ingest, events, now=deps.clock.now())
+        work = partial(deps.ingest.ingest, events, now=now)
         return await anyio.to_thread.run_sync(work, limiter=limiter)
 
-    async def receive(request: Request, source: str, parse: Callable[[bytes], list[OorEvent]]):
+    async def receive(request: Request, source: str, parse: Parser) -> Response:
+        now = deps.clock.now()
         try:
             check_content_type(request.headers.get("content-type"))
             body = await read_limited_body(request, MAX_BODY_BYTES)
             deps.authenticator.verify(request.headers, body)
-            events = parse(body)
+            events = parse(body, now)
         except IngestError as exc:
             deps.metrics.webhook_events.labels(source=source, outcome=f"http_{exc.status}").inc()
             log.info("webhook_rejected", source=source, status=exc.status, field=exc.field)
             return JSONResponse(exc.to_json(), status_code=exc.status)
         try:
-            result = await store(events)
+            result = await store(events, now)
         except SQLAlchemyError:
             # 5xx only when storing failed: senders (Alertmanager) retry those.
             log.exception("webhook_store_failed", source=source)
@@ -87,13 +92,13 @@ def webhook_routes(deps: WebhookDeps) -> list[Route]:
         return JSONResponse(result.to_json(), status_code=202)
 
     async def native(request: Request) -> Response:
-        return await receive(request, "native", lambda body: [parse_native(body)])
+        return await receive(request, "native", lambda body, now: [parse_native(body, now=now)])
 
     async def alertmanager(request: Request) -> Response:
         return await receive(
             request,
             "alertmanager",
-            lambda body: parse_alertmanager(body, deps.plan.alertmanager).events,
+            lambda body, now: parse_alertmanager(body, deps.plan.alertmanager, now=now).events,
         )
 
     async def schema(_request: Request) -> Response:

@@ -19,6 +19,7 @@ from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, NotifyChannel
+from bot.domain.types import parse_id
 from bot.notifications.model import Draft, DraftState
 from bot.notifications.service import DraftService
 from bot.notifications.templates import sms_signature
@@ -172,8 +173,7 @@ class NotifySlack:
 
 
 def _draft_id(action: dict[str, Any]) -> int | None:
-    value = str(action.get("value", ""))
-    return int(value) if value.isdigit() else None
+    return parse_id(str(action.get("value", "")))
 
 
 def register_notify(
@@ -217,9 +217,12 @@ def register_notify(
         try:
             channel = NotifyChannel(metadata["channel"])
             locale = Locale(metadata["locale"])
-            draft_id, number = int(metadata["draft"]), int(metadata["incident"])
+            draft_id, number = parse_id(str(metadata["draft"])), parse_id(str(metadata["incident"]))
         except (KeyError, ValueError, TypeError):
+            draft_id = number = None
+        if draft_id is None or number is None:
             await ack()  # not a form this version built; nothing to save
+            log.warning("view_without_draft", callback_id=EDIT_CALLBACK_ID)
             return
         errors = edit_errors(channel, locale, subject, text, sms_signature(plan, channel, locale))
         if errors:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.clock import utc_offset_label
+from bot.domain.clock import in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, SupportContact
@@ -123,8 +123,8 @@ def format_time(
     """
     if value is None:
         return ""
-    local = value.astimezone(tz)
-    same_day_as = after is not None and after.astimezone(tz).date() == local.date()
+    local = in_zone(value, tz)
+    same_day_as = after is not None and in_zone(after, tz).date() == local.date()
     zone = _zone_label(local, tz, locale)
     hhmm = local.strftime("%H:%M")
     if locale is Locale.ZH_CN:

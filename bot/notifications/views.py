@@ -238,7 +238,12 @@ def build_edit_modal(draft: Draft, *, incident_key: str, signature: str | None =
 
 def edit_values(view: dict[str, Any]) -> tuple[dict[str, Any], str | None, str]:
     """``(metadata, subject, body)`` from a submitted edit form."""
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:  # not a form this version built: the caller finds no draft in it
+        metadata = {}
+    if not isinstance(metadata, dict):
+        metadata = {}
     values = (view.get("state") or {}).get("values") or {}
 
     def text(block_id: str) -> str | None:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from bot.api.serialize import iso, json_value
-from bot.domain.types import incident_key, parse_incident_key
+from bot.domain.types import MAX_ID, incident_key, parse_incident_key
 from bot.postmortems import store
 from bot.postmortems.model import StoredPostmortem
 from bot.storage.db import Database
@@ -50,8 +50,8 @@ def run_postmortem(args: argparse.Namespace, db: Database) -> int:
     if number is None:
         print(f"{PROG}: {args.id!r} is not an incident id; use OOR-42 or 42", file=sys.stderr)
         return 2
-    if args.version is not None and args.version < 1:
-        print(f"{PROG}: --version: versions start at 1", file=sys.stderr)
+    if args.version is not None and not 1 <= args.version <= MAX_ID:
+        print(f"{PROG}: --version: a whole number from 1 to {MAX_ID}", file=sys.stderr)
         return 2
     with db.session() as session:
         found = store.get_postmortem(session, number, args.version)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot.domain.clock import in_zone
 from bot.domain.deadlines import deadline_of
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.plan import Plan
@@ -54,7 +55,7 @@ class _Clock:
     def at(self, value: datetime | None) -> str:
         if value is None:
             return MISSING
-        return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return in_zone(value, self.tz).strftime("%Y-%m-%d %H:%M")
 
 
 class _People:

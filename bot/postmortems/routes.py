@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.api.routes import bearer_guard
-from bot.domain.types import incident_key, parse_incident_key
+from bot.domain.types import MAX_ID, incident_key, parse_id, parse_incident_key
 from bot.postmortems import store
 from bot.postmortems.model import StoredPostmortem
 from bot.storage.db import Database
@@ -30,9 +30,14 @@ def postmortem_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
     async def markdown(request: Request) -> Response:
         number = parse_incident_key(str(request.path_params["incident_id"]))
         raw_version = request.query_params.get("version", "").strip()
-        if raw_version and not raw_version.isdigit():
-            return _error("invalid_query", "version: a positive whole number", 400)
-        version = int(raw_version) if raw_version else None
+        version = parse_id(raw_version) if raw_version else None
+        if raw_version and version is None:
+            message = f"version: a whole number from 1 to {MAX_ID}"
+            return JSONResponse(
+                {"error": "invalid_query", "field": "version", "message": message},
+                status_code=400,
+                headers=_HEADERS,
+            )
         found = await run_in_threadpool(find, number, version) if number is not None else None
         if found is None:
             what = incident_key(number) if number is not None else "that incident"

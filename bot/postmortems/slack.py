@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain import lifecycle
 from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
-from bot.domain.types import Step, StepState, incident_key, parse_incident_key
+from bot.domain.types import Step, StepState, incident_key, parse_id, parse_incident_key
 from bot.postmortems.model import NewActionItem
 from bot.postmortems.service import PostmortemService
 from bot.postmortems.views import (
@@ -36,7 +36,7 @@ from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.directory import Directory
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
-from bot.slack.views import SlackMessage
+from bot.slack.views import SlackMessage, metadata_number
 
 log = structlog.get_logger(__name__)
 
@@ -154,10 +154,10 @@ class PostmortemSlack:
         if sub == "done":
             incident = self._commands.incident_here(inv, "actions done")
             self._commands.check_may_change(incident, inv.user_id)
-            which = rest.strip().lstrip("#")
-            if not which.isdigit():
+            which = parse_id(rest.strip().lstrip("#"))
+            if which is None:
                 raise CommandRefused("Which one? `/oor actions done <n>` (see `/oor actions`).")
-            item, changed = self._service.complete_action(incident.number, inv.user_id, int(which))
+            item, changed = self._service.complete_action(incident.number, inv.user_id, which)
             if not changed:
                 return reply(f"Action item {item.number} of {incident.key} was already done.")
             return reply(f"Action item {item.number} of {incident.key} is done.")
@@ -194,12 +194,17 @@ class PostmortemSlack:
         async def review_submitted(
             ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
         ) -> None:
+            number = metadata_number(view)
+            if number is None:
+                await ack()
+                log.warning("view_without_incident", callback_id=REVIEW_CALLBACK_ID)
+                return
             form = review_values(view["state"]["values"])
             if form.errors:
                 await ack(response_action="errors", errors=form.errors)
                 return
             await ack()
-            number, user = int(view["private_metadata"]), body["user"]["id"]
+            user = body["user"]["id"]
             message = await run_in_thread(lambda: self.submitted(number, user, view))
             await asyncio.to_thread(
                 post_ephemeral_in_incident, self._gateway, self._commands, number, user, message

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.incident import IncidentSnapshot
+from bot.domain.types import parse_id
 from bot.postmortems.durations import format_duration
 from bot.postmortems.model import NOTE_FIELDS, ActionItem, NewActionItem, ReviewNotes
 from bot.postmortems.model import StoredPostmortem as Stored
@@ -243,9 +244,8 @@ def build_summary_message(stored: Stored, title: str, tz: ZoneInfo) -> SlackMess
 
 def parse_publish_value(value: str) -> tuple[int, int] | None:
     number, _, version = value.partition(":")
-    if number.isdigit() and version.isdigit():
-        return int(number), int(version)
-    return None
+    parsed = parse_id(number), parse_id(version)
+    return (parsed[0], parsed[1]) if parsed[0] is not None and parsed[1] is not None else None
 
 
 # -- action item lists --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.domain.incident import IncidentSnapshot
-from bot.domain.types import Step
+from bot.domain.types import Step, parse_id
 from bot.reminders.scan import step_label
 from bot.slack.text import channel_link, duration, escape, local_time, mention, truncate
 from bot.slack.views import SlackMessage
@@ -37,11 +37,12 @@ def button_value(incident: int, step: Step) -> str:
 
 def parse_button_value(value: str) -> tuple[int, Step] | None:
     """``"3:record"`` -> (3, Step.RECORD); None for anything else."""
-    number, _, word = value.partition(":")
-    if not number.isdigit():
+    text, _, word = value.partition(":")
+    number = parse_id(text)
+    if number is None:
         return None
     try:
-        return int(number), Step(word)
+        return number, Step(word)
     except ValueError:
         return None
 

@@ -46,6 +46,8 @@ NOTICE_ICONS = {
 INVITE_BATCH = 100  # Slack accepts up to 1000 users per call; smaller batches fail smaller
 TOPIC_LIMIT = 250
 MAX_NAME_ATTEMPTS = 20
+# bookmarks.add: link has maxLength 2048 (tests/fixtures/slack_methods/methods/bookmarks.add.json).
+BOOKMARK_LINK_MAX = 2048
 
 
 class ChannelSetup:
@@ -241,6 +243,8 @@ class ChannelSetup:
         existing = self._gateway.call("bookmarks.list", channel_id=channel_id)
         have = {b.get("link") for b in existing.get("bookmarks", [])}
         for title, url in wanted:
+            if len(url) > BOOKMARK_LINK_MAX:
+                continue  # Slack would refuse it; the board says where the full link is
             if url.startswith(("http://", "https://")) and url not in have:
                 self._gateway.call(
                     "bookmarks.add", channel_id=channel_id, title=title, type="link", link=url

@@ -16,7 +16,14 @@ from bot.domain.facts import FactErrors, parse_key_values, validate_facts
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused
 from bot.domain.plan import Plan
-from bot.domain.types import CauseCategory, Role, Severity, parse_incident_key
+from bot.domain.types import (
+    CauseCategory,
+    Role,
+    Severity,
+    looks_like_incident_key,
+    parse_id,
+    parse_incident_key,
+)
 from bot.incidents.service import IncidentService, step_from_word
 from bot.slack.authorizer import Authorizer
 from bot.slack.command_parser import ParsedCommand, mentioned_users
@@ -107,8 +114,11 @@ class CommandHandlers:
         return incident
 
     def _incident_for_reading(self, command: ParsedCommand, inv: Invocation) -> IncidentSnapshot:
-        number = parse_incident_key(command.args.split()[0]) if command.args else None
-        if number is not None:
+        first = command.args.split()[0] if command.args.strip() else ""
+        if looks_like_incident_key(first):
+            number = parse_incident_key(first)
+            if number is None:  # OOR-0, or past what the id column can hold: none such
+                raise CommandRefused(f"There is no incident {first[:24].upper()}.")
             return self.incident_by_number(number)
         return self.incident_here(inv, command.word)
 
@@ -227,10 +237,11 @@ class CommandHandlers:
 
     def _timeline(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
         words = command.args.split()
-        page = int(words[-1]) if words and words[-1].isdigit() else 1
-        incident = self._incident_for_reading(
-            ParsedCommand(command.word, " ".join(w for w in words if not w.isdigit()), ""), inv
-        )
+        page = 1
+        if words and words[-1].isascii() and words[-1].isdigit():  # a bare number: the page
+            page = parse_id(words[-1]) or 1
+            words = words[:-1]
+        incident = self._incident_for_reading(ParsedCommand(command.word, " ".join(words), ""), inv)
         entries = self._service.timeline(incident.number)
         return build_timeline_message(incident, entries, tz=self._plan.tz, page=page)
 

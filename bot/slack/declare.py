@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.clock import Clock
 from bot.domain.events import OorEvent
 from bot.domain.lifecycle import CommandRefused
+from bot.domain.outside_text import is_blank, scrub
 from bot.domain.types import OorType, Severity
 from bot.incidents.ingest import IngestService, Outcome
 from bot.slack.views.declare_modal import build_declare_modal
@@ -46,8 +47,8 @@ class DeclareFlow:
         severity: Severity | None = None,
         description: str | None = None,
     ) -> str:
-        title = title.strip()
-        if not title:
+        title = scrub(title.strip())
+        if is_blank(title):
             raise CommandRefused("Give the incident a title: `/oor declare <type> <title>`.")
         event = OorEvent(
             source="slack",
@@ -55,7 +56,7 @@ class DeclareFlow:
             type=oor_type,
             title=title[:200],
             severity=severity,
-            description=(description or None) and description[:3000],
+            description=scrub(description[:3000]) if description else None,
             origin=user_id,
             payload={"declared_by": user_id, "title": title[:200]},
         )

@@ -16,14 +16,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain import lifecycle
 from bot.domain.facts import FactErrors, validate_facts
 from bot.domain.lifecycle import CommandRefused
+from bot.domain.outside_text import is_blank
 from bot.domain.plan import Plan
-from bot.domain.types import CauseCategory, Severity
+from bot.domain.types import CauseCategory, Severity, parse_id
 from bot.slack.command_handlers import CommandHandlers, Invocation
 from bot.slack.command_parser import ParsedCommand, parse_command
 from bot.slack.declare import DeclareFlow, parse_oor_type
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
-from bot.slack.views import SlackMessage
+from bot.slack.views import SlackMessage, metadata_number
 from bot.slack.views.declare_modal import DECLARE_CALLBACK_ID, declare_values
 from bot.slack.views.help import help_message
 from bot.slack.views.record_modal import RECORD_CALLBACK_ID, record_errors_response, record_values
@@ -68,9 +69,7 @@ def register_listeners(
             body["user"]["id"],
             (body.get("channel") or {}).get("id", ""),
             body.get("trigger_id"),
-            incident_number=int(action["value"])
-            if str(action.get("value", "")).isdigit()
-            else None,
+            incident_number=parse_id(str(action.get("value", ""))),
         )
         parsed = ParsedCommand(word, "", word)
         await respond_ephemeral(respond, await run_in_thread(lambda: handlers.handle(parsed, inv)))
@@ -89,6 +88,11 @@ def register_listeners(
 
     @bolt.view(RECORD_CALLBACK_ID)
     async def record_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        number = metadata_number(view)
+        if number is None:
+            await ack()
+            log.warning("view_without_incident", callback_id=RECORD_CALLBACK_ID)
+            return
         values = record_values(view["state"]["values"])
         try:
             facts = validate_facts(values, plan.tz)
@@ -99,20 +103,25 @@ def register_listeners(
             await ack(**record_errors_response({"occurred_at": "Fill in at least one field."}))
             return
         await ack()
-        number, user = int(view["private_metadata"]), body["user"]["id"]
+        user = body["user"]["id"]
         await run_in_thread(
             lambda: _after_modal(number, user, lambda s, a, t: lifecycle.record(s, a, t, facts))
         )
 
     @bolt.view(RESOLVE_CALLBACK_ID)
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        number = metadata_number(view)
+        if number is None:
+            await ack()
+            log.warning("view_without_incident", callback_id=RESOLVE_CALLBACK_ID)
+            return
         summary, cause_value = resolve_values(view["state"]["values"])
         if not summary or not summary.strip():
             await ack(response_action="errors", errors={"summary": "Say what fixed it."})
             return
         await ack()
         cause = CauseCategory(cause_value) if cause_value else CauseCategory.OTHER
-        number, user = int(view["private_metadata"]), body["user"]["id"]
+        user = body["user"]["id"]
         await run_in_thread(
             lambda: _after_modal(
                 number, user, lambda s, a, t: lifecycle.resolve(s, a, t, summary, cause)
@@ -125,7 +134,7 @@ def register_listeners(
         errors = {}
         if not values.get("type"):
             errors["type"] = "Choose the OOR type."
-        if not (values.get("title") or "").strip():
+        if is_blank(values.get("title")):
             errors["title"] = "Give the incident a title."
         if errors:
             await ack(response_action="errors", errors=errors)

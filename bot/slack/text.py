@@ -8,11 +8,12 @@ block. Only the bot's own markup (mentions it builds itself) stays unescaped.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.domain.clock import utc_offset_label
+from bot.domain.clock import in_zone, utc_offset_label
 
 SECTION_TEXT_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -21,6 +22,8 @@ MAX_BLOCKS = 50
 def escape(text: str | None) -> str:
     if not text:
         return ""
+    # NUL never reaches Slack, even from rows stored before webhooks refused it.
+    text = text.replace("\x00", "")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -38,15 +41,37 @@ def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>"
 
 
+# In a link target ``|`` would end the URL (the rest becoming the label), ``<``/``>`` the
+# link, and whitespace the URL: percent-encoded, as browsers send them anyway.
+_NOT_IN_TARGET = re.compile(r"[|<>\s\x00-\x1f\x7f]")
+
+
+def link_target(url: str) -> str:
+    """``url`` as the target of ``<target|label>``: it stays one link to the same place."""
+    encoded = _NOT_IN_TARGET.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), url)
+    return encoded.replace("&", "&amp;")
+
+
 def link(url: str, label: str) -> str:
-    """A link the bot builds itself: URL and label are both escaped."""
-    return f"<{escape(url)}|{escape(label).replace('|', '¦')}>"
+    """A link the bot builds itself: the URL kept one target, the label escaped."""
+    return f"<{link_target(url)}|{escape(label).replace('|', '¦')}>"
+
+
+def link_or_pointer(url: str, label: str, *, limit: int, full_link_at: str) -> str:
+    """:func:`link` when it fits in ``limit`` characters; otherwise the label, the start of
+    the URL (not a link: a cut URL would lead somewhere else) and where the full one is."""
+    linked = link(url, label)
+    if len(linked) <= limit:
+        return linked
+    start = escape(truncate(url, 80))
+    pointer = f"{escape(label)}: {start} (too long for a Slack link; the full link: {full_link_at})"
+    return truncate(pointer, limit)
 
 
 def local_time(value: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:
     if value is None:
         return "—"
-    local = value.astimezone(tz)
+    local = in_zone(value, tz)
     fmt = "%Y-%m-%d %H:%M" if with_date else "%H:%M"
     return f"{local.strftime(fmt)} {utc_offset_label(local)}"
 

@@ -5,6 +5,14 @@
   two concurrent events of one group cannot open two incidents.
 - ``job.dedup_key`` is unique: a side effect (create the channel, post the board) is
   enqueued once however many times the code that enqueues it runs.
+
+Lengths of what webhooks write (PostgreSQL enforces ``varchar(n)``, SQLite does not, so
+the adapters in ``bot.ingest`` bound every value first and both databases answer alike):
+titles 200, descriptions 3000, origins 100 are validated or clipped; group keys and dedup
+keys are at most ~200 (a longer Alertmanager ``groupKey`` or fingerprint becomes a stable
+digest) in columns of 400; the alert URL is ``TEXT``, kept whole (an Alertmanager
+``generatorURL`` embeds its query: 2,300 characters is normal); everything else a sender
+sends is kept in JSON columns, without NUL or non-finite numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UtcDateTime
@@ -51,7 +59,8 @@ class IncidentRow(SQLModel, table=True):
     status: str = Field(default="open", max_length=20, index=True)
     source: str = Field(max_length=20)
     origin: str | None = Field(default=None, max_length=100)
-    url: str | None = Field(default=None, max_length=2000)
+    # TEXT: a link is only usable whole (see the module docstring).
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     group_key: str | None = Field(default=None, max_length=400)
     occurred_at: datetime | None = _utc()
     opened_at: datetime = _utc(nullable=False, index=True)

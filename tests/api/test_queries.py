@@ -127,6 +127,8 @@ def test_get_incident_returns_the_snapshot_and_the_timeline_in_order(
         (parse_since, "yesterday", "since"),
         (parse_since, "2026-11-25T08:00:00", "since"),
         (parse_since, "2026-11-25", "since"),
+        (parse_since, "0001-01-01T00:00:00+14:00", "since"),  # year 0 in UTC
+        (parse_since, "9999-12-31T23:59:59-14:00", "since"),  # year 10000 in UTC
         (parse_limit, "0", "limit"),
         (parse_limit, "501", "limit"),
         (parse_limit, "ten", "limit"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +17,15 @@ from bot.api.routes import api_routes
 from bot.domain.plan import Plan
 from bot.domain.types import Role, Step, StepState
 from bot.storage.db import Database
-from tests.api import T0, add_timeline, open_incident, seed_four, set_role, set_step
+from tests.api import (
+    T0,
+    add_timeline,
+    open_incident,
+    seed_four,
+    set_role,
+    set_step,
+    update_incident,
+)
 from tests.support import ServerThread
 
 TOKEN = "api-token-Zq8r3xL0"
@@ -122,6 +130,8 @@ def test_list_items_are_summaries_with_step_states(
         ("limit=many", "limit"),
         ("type=amount_error&type=system_crash", "type"),
         ("state=open", "state"),  # a typo must not silently list everything
+        ("since=0001-01-01T00:00:00%2B14:00", "since"),  # year 0 in UTC: was a 503
+        ("since=9999-12-31T23:59:59-14:00", "since"),
     ],
 )
 def test_invalid_filters_are_400_naming_the_field(
@@ -180,7 +190,21 @@ def test_detail_by_either_id_form(client: httpx.Client, db: Database, plan: Plan
     assert detail["timeline"][1]["actor"] == "U0ALICE"
 
 
-@pytest.mark.parametrize("ref", ["OOR-999", "999", "0", "abc", "OOR-", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "OOR-999",
+        "999",
+        "0",
+        "abc",
+        "OOR-",
+        "99999999999999999999",
+        "2147483648",  # one past the id column (PostgreSQL failed the query: 503)
+        "²",  # str.isdigit() says yes, int() says no: was a 500
+        "OOR-²",
+        "9" * 5000,  # past int()'s digit limit: was a 500
+    ],
+)
 def test_unknown_incident_is_a_json_404(client: httpx.Client, db: Database, ref: str) -> None:
     response = client.get(f"/api/incidents/{ref}", headers=AUTH)
     assert response.status_code == 404
@@ -265,6 +289,20 @@ def test_storage_runs_off_the_event_loop(
     assert client.get("/api/incidents", headers=AUTH).status_code == 200
     assert client.get("/api/incidents/1", headers=AUTH).status_code == 200
     assert loop_seen == [False, False]
+
+
+def test_stored_values_at_the_edges_do_not_fail_the_answer(
+    client: httpx.Client, db: Database, plan: Plan
+) -> None:
+    number = open_incident(db, plan, "edge", at=T0)
+    update_incident(db, number, occurred_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL's JSON never held it
+        # 1e400 was stored as Infinity on SQLite, after which the detail was a 500 for good.
+        update_incident(db, number, details={"extras": {"rate": float("inf")}})
+    response = client.get(f"/api/incidents/OOR-{number}", headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["occurred_at"] == "9999-12-31T23:59:59Z"
+    assert client.get("/api/incidents?since=0001-01-01T00:00:00Z", headers=AUTH).status_code == 200
 
 
 def test_only_get(client: httpx.Client) -> None:

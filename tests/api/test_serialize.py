@@ -193,3 +193,13 @@ def test_json_value_keeps_amounts_as_strings() -> None:
         "n": None,
         "b": True,
     }
+
+
+def test_json_value_writes_numbers_json_cannot_hold_as_strings() -> None:
+    # SQLite once stored 1e400 as Infinity; json.dumps(allow_nan=False) then failed the API.
+    value = json_value({"rate": float("inf"), "low": float("-inf"), "odd": float("nan")})
+    assert json.loads(json.dumps(value, allow_nan=False)) == {
+        "rate": "inf",
+        "low": "-inf",
+        "odd": "nan",
+    }

@@ -1,9 +1,9 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.clock import ManualClock, utc_offset_label
+from bot.domain.clock import ManualClock, in_zone, utc_offset_label
 
 MOMENT = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)
 
@@ -34,3 +34,14 @@ def test_manual_clock_moves_only_when_told() -> None:
     assert clock.advance(minutes=5) == datetime(2026, 11, 25, 4, 35, tzinfo=UTC)
     with pytest.raises(ValueError, match="aware"):
         ManualClock(datetime(2026, 11, 25))
+
+
+def test_in_zone_falls_back_to_utc_at_the_ends_of_the_calendar() -> None:
+    shanghai, new_york = ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    first = datetime(1, 1, 1, 0, 0, tzinfo=UTC)
+    assert in_zone(last, shanghai) == last and in_zone(last, shanghai).tzinfo is UTC
+    assert in_zone(first, new_york).tzinfo is UTC
+    assert in_zone(last, new_york).utcoffset() == timedelta(hours=-5)  # this one exists
+    normal = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)
+    assert in_zone(normal, shanghai).hour == 12

@@ -110,6 +110,14 @@ def test_a_bad_time_names_the_format_and_the_zone() -> None:
     assert "Asia/Shanghai" in caught.value.errors["occurred_at"]
 
 
+@pytest.mark.parametrize("text", ["0001-01-01 00:00", "1999-12-31 23:59", "9999-12-31 23:59"])
+def test_a_time_at_the_ends_of_the_calendar_is_refused(text: str) -> None:
+    # 0001-01-01 in UTC+8 is in year 0 in UTC: storing it failed with OverflowError.
+    with pytest.raises(FactErrors) as caught:
+        validate_facts({"occurred_at": text}, SHANGHAI)
+    assert "2000-01-01" in caught.value.errors["occurred_at"]
+
+
 def test_counts_are_whole_numbers() -> None:
     assert validate_facts({"affected_transactions": "57"}, SHANGHAI).affected_transactions == 57
     assert validate_facts({"affected_transactions": "５７"}, SHANGHAI).affected_transactions == 57

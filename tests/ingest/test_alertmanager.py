@@ -253,3 +253,94 @@ def test_unparsable_is_400(raw: bytes) -> None:
     with pytest.raises(IngestError) as info:
         parse_alertmanager(raw, RULES)
     assert info.value.status == 400
+
+
+# -- what is stored cleaned rather than refused (issue 10): Alertmanager retries a 5xx forever
+# and gives up on a 4xx, so an alert must never be lost to a field it cannot change. -------
+NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+LONG_URL = "http://prometheus.example:9090/graph?g0.expr=" + "rate%28x%5B5m%5D%29" * 121
+
+
+def test_a_long_generator_url_is_kept_whole() -> None:
+    data = _set(["alerts", 0, "generatorURL"], LONG_URL)
+    data["externalURL"] = "http://alertmanager.example/" + "x" * 2500
+    group = parse(data)
+    assert len(LONG_URL) > 2300 and group.events[0].url == LONG_URL
+    assert group.events[1].url == data["externalURL"]  # its own is empty: the group's
+
+
+def test_a_long_group_key_becomes_a_stable_bounded_key() -> None:
+    data = _set(["groupKey"], "{}:{" + 'alertname="x", ' * 30 + "}")  # 455 characters
+    assert len(data["groupKey"]) > 450
+    key = parse(data).group_key
+    assert len(key) <= 200 and "sha256:" in key
+    assert parse(data).group_key == key  # the same group again: the same key
+    other = _set(["groupKey"], data["groupKey"][:-2] + "y}")
+    assert parse(other).group_key != key
+    assert all(e.group_key == key for e in parse(data).events)
+
+
+def test_a_long_fingerprint_becomes_a_stable_bounded_dedup_key() -> None:
+    data = _set(["alerts", 0, "fingerprint"], "f" * 450)
+    first = parse(data).events[0].dedup_key
+    assert len(first) <= 210 and first.endswith(":2026-11-25T19:49:24Z:firing")
+    assert parse(data).events[0].dedup_key == first
+    data["alerts"][0]["fingerprint"] = "f" * 449 + "e"
+    assert parse(data).events[0].dedup_key != first
+
+
+def test_nul_and_lone_surrogates_are_dropped_everywhere() -> None:
+    raw = (FIXTURES / "01-firing-two-alerts.json").read_text()
+    raw = raw.replace('"instance":"pay-gw-1"', '"instance":"pay\\u0000-gw-1","x\\u0000":"y"')
+    raw = raw.replace('"summary":"Alipay error rate 35%', '"summary":"Alipay\\ud800 error rate 35%')
+    group = parse_alertmanager(raw.encode(), RULES)
+    event = group.events[0]
+    assert event.details.extras["instance"] == "pay-gw-1" and event.details.extras["x"] == "y"
+    assert event.title.startswith("Alipay\ufffd error rate")
+    assert "\x00" not in json.dumps(event.payload)
+    assert "\\u0000" not in json.dumps(event.payload)
+
+
+def test_a_number_that_is_not_finite_is_still_422() -> None:
+    raw = (FIXTURES / "01-firing-two-alerts.json").read_text()
+    raw = raw.replace('"truncatedAlerts":0', '"truncatedAlerts":1e400')
+    with pytest.raises(IngestError) as info:
+        parse_alertmanager(raw.encode(), RULES)
+    assert (info.value.status, info.value.field) == (422, "truncatedAlerts")
+
+
+@pytest.mark.parametrize("summary", ["\u202e\u200b", "\u200d", " \u2066 "])
+def test_an_invisible_summary_falls_back_to_the_alert_name(summary: str) -> None:
+    data = fixture("01-firing-two-alerts.json")
+    data["alerts"][0]["annotations"]["summary"] = summary
+    assert parse(data).events[0].title == "PaymentChannelErrorRate (pay-gw-1)"
+    data["alerts"][0]["labels"]["alertname"] = "\u200b"
+    data["commonLabels"]["alertname"] = "\u200b"
+    del data["alerts"][0]["labels"]["instance"]
+    assert parse(data).events[0].title == "Alertmanager alert"
+
+
+@pytest.mark.parametrize(
+    "starts_at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "1970-01-01T00:00:00Z"]
+)
+def test_an_unusable_starts_at_is_not_used_and_the_alert_kept(starts_at: str) -> None:
+    data = _set(["alerts", 0, "startsAt"], starts_at)
+    event = parse_alertmanager(json.dumps(data).encode(), RULES, now=NOW).events[0]
+    assert event.occurred_at is None
+    assert event.description is not None
+    assert event.description.startswith(f"(startsAt {starts_at[:4]}")
+    assert "CHANNEL_BLOCKED" in event.description  # the alert's own description follows
+    again = parse_alertmanager(json.dumps(data).encode(), RULES, now=NOW).events[0]
+    assert again.dedup_key == event.dedup_key  # a re-send is still recognised
+    resolved = _set(["alerts", 0, "startsAt"], starts_at)
+    resolved["alerts"][0]["status"] = "resolved"
+    resolved_key = parse_alertmanager(json.dumps(resolved).encode(), RULES, now=NOW)
+    assert resolved_key.events[0].dedup_key == event.dedup_key.replace(":firing", ":resolved")
+
+
+def test_a_starts_at_a_day_ahead_is_not_used_but_the_usual_ends_at_is_fine() -> None:
+    data = _set(["alerts", 0, "startsAt"], "2026-11-27T00:00:00Z")
+    assert data["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"  # normal while firing
+    group = parse_alertmanager(json.dumps(data).encode(), RULES, now=NOW)
+    assert group.events[0].occurred_at is None
+    assert group.events[1].occurred_at == datetime(2026, 11, 25, 19, 49, 24, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from starlette.requests import Request
 
 from bot.ingest.errors import IngestError
-from bot.ingest.limits import MAX_BODY_BYTES, check_content_type, read_limited_body
+from bot.ingest.limits import MAX_BODY_BYTES, check_content_type, read_limited_body, with_body
 
 
 @pytest.mark.parametrize(
@@ -132,3 +132,24 @@ def test_lying_content_length_is_still_capped() -> None:
 def test_malformed_content_length_is_left_to_the_byte_count(value: str) -> None:
     request = make_request(FakeReceive([b"{}"]), {"Content-Length": value})
     assert read(request, 10) == b"{}"
+
+
+def test_a_client_that_disconnects_mid_body_is_a_4xx_not_a_crash() -> None:
+    async def receive() -> dict[str, Any]:
+        receive.calls += 1  # type: ignore[attr-defined]
+        if receive.calls == 1:  # type: ignore[attr-defined]
+            return {"type": "http.request", "body": b'{"id": "ha', "more_body": True}
+        return {"type": "http.disconnect"}
+
+    receive.calls = 0  # type: ignore[attr-defined]
+    with pytest.raises(IngestError) as info:
+        read(Request({"type": "http", "method": "POST", "headers": []}, receive), 100)
+    assert info.value.status == 400 and "disconnected" in info.value.message
+
+
+def test_with_body_hands_the_read_body_to_code_that_reads_it_again() -> None:
+    request = make_request(FakeReceive([b"a=", b"1"]))
+    body = read(request, 10)
+    again = with_body(request, body)
+    assert asyncio.run(again.body()) == b"a=1"
+    assert again.headers == request.headers

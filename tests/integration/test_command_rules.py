@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from slack_sdk import WebClient
 from sqlmodel import func, select
 
+from bot.notifications.views import EDIT_CALLBACK_ID
+from bot.postmortems.views import REVIEW_CALLBACK_ID
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.slack_client import SlackClient
+from bot.slack.views.record_modal import RECORD_CALLBACK_ID
+from bot.slack.views.resolve_modal import RESOLVE_CALLBACK_ID
 from bot.storage.models import TimelineRow
 from tests.conftest import RunningBot
 from tests.integration.slack_flow import IncidentRoom
+from tests.support import SIGNING_SECRET
 
 
 def _timeline_count(bot: RunningBot) -> int:
@@ -100,3 +107,48 @@ def test_acks_stay_under_three_seconds_when_slack_is_slow(
     assert click.seconds < 3.0
     assert "You have OOR-1" in room.reply_to(delivery)
     emulator.faults.clear()
+
+
+def test_ids_no_incident_can_have_get_a_plain_answer(bot: RunningBot, emulator: Emulator) -> None:
+    room = IncidentRoom.open(bot, emulator)
+    # Past the id column: "Something went wrong" on PostgreSQL before.
+    assert "There is no incident OOR-99999999999" in room.command("status OOR-99999999999")
+    assert "There is no incident OOR-0" in room.command("status OOR-0")
+    assert "There is no incident" in room.command("timeline " + "9" * 30 + " 2")
+    assert "OOR-1" in room.command("timeline 99999999999")  # a page past the range: page 1
+    assert "Which one?" in room.command("actions done ²")
+
+
+@pytest.mark.parametrize(
+    ("callback_id", "metadata"),
+    [
+        (RECORD_CALLBACK_ID, "not a number"),
+        (RECORD_CALLBACK_ID, "²"),
+        (RESOLVE_CALLBACK_ID, "99999999999"),
+        (REVIEW_CALLBACK_ID, '{"incident": 1}'),
+        (EDIT_CALLBACK_ID, "{not json"),
+        (EDIT_CALLBACK_ID, '["a list"]'),
+        (EDIT_CALLBACK_ID, '{"draft": "²", "incident": 1, "channel": "sms", "locale": "en"}'),
+    ],
+)
+def test_a_form_with_odd_private_metadata_is_answered_cleanly(
+    bot: RunningBot,
+    emulator: Emulator,
+    capfd: pytest.CaptureFixture[str],
+    callback_id: str,
+    metadata: str,
+) -> None:
+    slack = SlackClient(f"{bot.url}/slack/events", SIGNING_SECRET, emulator)
+    view = {
+        "id": "V0ODD",
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "blocks": [],
+    }
+    delivery = slack.submit_view(view, {}, user_id="U01ALICE")
+    assert delivery.status == 200, delivery.body
+    assert delivery.body in ("", "null")  # acknowledged: the modal closes
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert "view_without" in captured.out + captured.err  # and one log line says why

@@ -267,6 +267,7 @@ def test_cli_prints_markdown_and_json(
     assert cli.main(["postmortem", "OOR-999"]) == 1
     assert "no post-mortem of OOR-999" in capsys.readouterr().err
     assert cli.main(["postmortem", "nope"]) == 2
+    assert cli.main(["postmortem", str(two_versions), "--version", str(10**20)]) == 2
 
 
 @pytest.fixture
@@ -295,6 +296,27 @@ def test_api_serves_markdown_with_the_token(api: httpx.Client, two_versions: int
         "/api/incidents/OOR-999/postmortem.md", headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("version", ["²", "0", "-1", str(10**20), "9" * 5000, "1.0"])
+def test_a_version_that_cannot_exist_is_400_naming_it(
+    api: httpx.Client, two_versions: int, version: str
+) -> None:
+    # "²" was a 500 (isdigit yes, int no), 10^20 a 503 (past PostgreSQL's integer).
+    response = api.get(
+        f"/api/incidents/OOR-{two_versions}/postmortem.md?version={version}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "version"
+
+
+def test_an_incident_id_that_cannot_exist_is_404(api: httpx.Client) -> None:
+    for ref in ("²", "9" * 5000, "OOR-99999999999"):
+        response = api.get(
+            f"/api/incidents/{ref}/postmortem.md", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert response.status_code == 404, (ref, response.text)
 
 
 def test_api_is_off_without_a_configured_token(db: Database, two_versions: int) -> None:

@@ -85,3 +85,57 @@ def test_with_a_token_nothing_of_the_sandbox_is_served(
             assert response.status_code == 404, (method, path, response.status_code)
     finally:
         server.stop()
+
+
+def test_sandbox_mode_answers_only_requests_addressed_to_this_machine(
+    sqlite_url: str, plan: Plan
+) -> None:
+    """A DNS-rebinding page reaches 127.0.0.1 under its own name: its Host gives it away."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=sqlite_url, port=port, host="oor.test"
+    )
+    upgrade_url(sqlite_url)
+    app = create_app(settings, plan=plan, start_worker=False)
+    server = ServerThread(app.asgi, sock).start()
+    try:
+
+        def get(path: str, host: str) -> httpx.Response:
+            return httpx.get(f"{server.url}{path}", headers={"host": host})
+
+        for host in (
+            f"127.0.0.1:{port}",
+            f"localhost:{port}",
+            f"LOCALHOST:{port}",
+            f"[::1]:{port}",
+            f"oor.test:{port}",
+        ):
+            assert get("/sandbox", host).status_code == 200, host
+        for host in (
+            f"evil.example:{port}",
+            "evil.example",
+            f"127.0.0.1:{port + 1}",
+            "localhost",
+            f"127.0.0.1.evil.example:{port}",
+            f"localhost:{port}x",
+            "",
+        ):
+            for method, path in SANDBOX_PATHS:
+                response = httpx.request(
+                    method, f"{server.url}{path}", headers={"host": host}, json={}
+                )
+                assert response.status_code == 421, (host, method, path, response.status_code)
+        # The sandbox's webhook token is public (README): a rebinding page must not use it.
+        fired = httpx.post(
+            f"{server.url}/webhooks/oor",
+            json={"id": "rebound", "type": "system_crash", "title": "Fake"},
+            headers={
+                "host": f"evil.example:{port}",
+                "authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}",
+            },
+        )
+        assert fired.status_code == 421
+        assert "this machine" in fired.text
+    finally:
+        server.stop()

@@ -68,7 +68,7 @@ def add_entry(db: Database, number: int, at_: datetime, kind: str, entry: str) -
 
 def test_the_migrations_build_the_models_schema(empty: Database) -> None:
     upgrade(empty.engine)
-    assert current_revision(empty.engine) == head_revision() == "0006"
+    assert current_revision(empty.engine) == head_revision() == "0007"
     with empty.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -153,3 +153,19 @@ def test_one_waiting_draft_per_channel_and_language(empty: Database) -> None:
     draft("sms", "en", "draft")
     with pytest.raises(IntegrityError):
         draft("sms", "zh-CN", "draft")
+
+
+def test_the_alert_url_holds_a_long_link_and_a_downgrade_cuts_it(empty: Database) -> None:
+    # PostgreSQL refused a generatorURL over 2,000 characters; SQLite stored it.
+    long_url = "http://prometheus.example:9090/graph?g0.expr=" + "x" * 2400
+    migrate_to(empty, "0006")
+    add_incident(empty, 1, at(2))
+    migrate_to(empty, "0007")
+    with empty.engine.begin() as conn:
+        conn.execute(text("UPDATE incident SET url = :url WHERE id = 1"), {"url": long_url})
+    with empty.engine.connect() as conn:  # raw SQL: later revisions add model columns
+        assert conn.execute(text("SELECT url FROM incident WHERE id = 1")).scalar_one() == long_url
+    migrate_to(empty, "0006", down=True)
+    with empty.engine.connect() as conn:
+        stored = conn.execute(text("SELECT url FROM incident WHERE id = 1")).scalar_one()
+    assert stored == long_url[:2000]

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot.domain.types import parse_id
 from bot.slack.text import MAX_BLOCKS
 
 
@@ -28,3 +29,13 @@ class SlackMessage:
         if self.blocks:
             args["blocks"] = [block.to_dict() for block in self.blocks]
         return args
+
+
+def metadata_number(view: dict[str, Any]) -> int | None:
+    """The incident number a modal carries in ``private_metadata``, or None.
+
+    The bot writes it, but a submission is outside input like any other: anything else
+    there (not a number, "²", past the id column's range) is answered cleanly, never with
+    a traceback.
+    """
+    return parse_id(str(view.get("private_metadata") or ""))

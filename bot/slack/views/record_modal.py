@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.clock import in_zone
 from bot.domain.facts import FACT_FIELDS
 from bot.domain.incident import IncidentSnapshot
 from bot.slack.text import truncate
@@ -61,7 +62,7 @@ def current_values(incident: IncidentSnapshot, tz: ZoneInfo) -> dict[str, str]:
     """What the form shows for each field: the recorded facts, as text."""
     values = {name: _format_value(incident.details.get(name)) for name in FACT_FIELDS}
     if incident.occurred_at is not None:
-        values["occurred_at"] = incident.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        values["occurred_at"] = in_zone(incident.occurred_at, tz).strftime("%Y-%m-%d %H:%M")
     return values
 
 

@@ -30,7 +30,7 @@ from bot.slack.text import (
     SECTION_TEXT_LIMIT,
     duration,
     escape,
-    link,
+    link_or_pointer,
     local_time,
     money,
     truncate,
@@ -201,10 +201,14 @@ def build_status_board(
         context = [f"Resolved after {took} · as of {local_time(now, tz)}"]
     else:
         context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
-    if runbook_url:
-        context.append(link(runbook_url, "Runbook"))
-    if incident.url:
-        context.append(link(incident.url, "Alert source"))
+    # Each link is its own context element, a text object of up to 3000 characters, so an
+    # alert URL of ~2,900 characters (generatorURL embeds its PromQL) still links.
+    full_link_at = f"`oor-bot incidents show {incident.key}` or GET /api/incidents/{incident.key}"
+    for url, label in ((runbook_url, "Runbook"), (incident.url, "Alert source")):
+        if url:
+            context.append(
+                link_or_pointer(url, label, limit=SECTION_TEXT_LIMIT - 2, full_link_at=full_link_at)
+            )
     context.append("Run `/oor help` for commands")
     blocks: list[Block] = [
         HeaderBlock(text=header),
@@ -221,5 +225,12 @@ def build_status_board(
         blocks.append(_section(_partners(partners)))
     if incident.status is not IncidentStatus.CLOSED:
         blocks.append(_actions(incident))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text=text + (" ·" if i < len(context) - 1 else ""))
+                for i, text in enumerate(context)
+            ]
+        )
+    )
     return SlackMessage(text=escape(board_fallback_text(incident)), blocks=tuple(blocks))

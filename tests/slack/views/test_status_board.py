@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.incident import IncidentSnapshot, StepRecord, initial_steps
@@ -153,3 +154,59 @@ def test_huge_partner_notes_and_skip_reasons_stay_within_limits() -> None:
     args = build_status_board(incident, tz=TZ, now=OPENED, partners=partners).as_args()
     assert_within_slack_limits(args["blocks"])
     assert all(f"{s.number}. {s.label}" in str(args["blocks"]) for s in Step)
+
+
+# -- outside URLs (issue 10): one whole link, or a pointer to it, never over 3,000 ---------
+def _context(message: Any) -> list[str]:
+    (context,) = [b for b in message.as_args()["blocks"] if b["type"] == "context"]
+    return [str(e["text"]) for e in context["elements"]]
+
+
+def _links(texts: list[str]) -> list[str]:
+    return re.findall(r"<([^<>]*)>", " ".join(texts))
+
+
+def test_a_pipe_or_angle_bracket_in_an_alert_url_keeps_it_one_link() -> None:
+    url = "https://grafana.example.com/d/x?q=a|b&r=<c> d"
+    message = build_status_board(make_incident(url=url), tz=TZ, now=OPENED)
+    (alert,) = [link for link in _links(_context(message)) if link.endswith("|Alert source")]
+    target = alert.removesuffix("|Alert source")
+    assert target == "https://grafana.example.com/d/x?q=a%7Cb&amp;r=%3Cc%3E%20d"
+    assert "|" not in target
+    assert_within_slack_limits(message.as_args()["blocks"])
+
+
+def test_a_long_url_that_fits_stays_a_working_link() -> None:
+    # Alertmanager's generatorURL embeds the PromQL query: 2,300 characters is normal.
+    url = "http://prometheus.example:9090/graph?g0.expr=" + "rate%28x%5B5m%5D%29" * 150
+    assert 2800 < len(url) < 2990
+    runbook = "https://wiki.example.com/runbooks/" + "r" * 2900
+    message = build_status_board(make_incident(url=url), tz=TZ, now=OPENED, runbook_url=runbook)
+    texts = _context(message)
+    assert f"<{url}|Alert source>" in " ".join(texts)
+    assert f"<{runbook}|Runbook>" in " ".join(texts)
+    assert_within_slack_limits(message.as_args()["blocks"])
+
+
+def test_a_url_too_long_for_slack_says_where_the_full_link_is() -> None:
+    url = "http://prometheus.example:9090/graph?g0.expr=" + "x" * 9700
+    message = build_status_board(make_incident(url=url), tz=TZ, now=OPENED)
+    texts = _context(message)
+    assert_within_slack_limits(message.as_args()["blocks"])  # the context was ~9,700 before
+    (alert,) = [t for t in texts if t.startswith("Alert source")]
+    assert "http://prometheus.example:9090/graph?g0.expr=xxx" in alert  # where it goes
+    assert "`oor-bot incidents show OOR-42`" in alert and "/api/incidents/OOR-42" in alert
+    assert not [link for link in _links(texts) if "prometheus" in link]  # no cut link
+
+
+def test_every_time_shown_renders_even_at_the_ends_of_the_calendar() -> None:
+    # 9999-12-31T23:59:59Z has no local time in UTC+8 (OverflowError): the board job of
+    # such an incident retried forever and never posted.
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    message = build_status_board(make_incident(occurred_at=last), tz=TZ, now=OPENED)
+    assert "9999-12-31 23:59 UTC" in dumped(message)
+
+
+def test_nul_in_stored_text_never_reaches_slack() -> None:
+    message = build_status_board(make_incident(title="Alipay\x00 down"), tz=TZ, now=OPENED)
+    assert "\\u0000" not in dumped(message) and "Alipay down" in dumped(message)
