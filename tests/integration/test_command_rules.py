@@ -9,7 +9,7 @@ from sqlmodel import func, select
 from bot.notifications.views import EDIT_CALLBACK_ID
 from bot.postmortems.views import REVIEW_CALLBACK_ID
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.slack_client import SlackClient
+from bot.sandbox.slack_client import SignedHttp, SlackClient
 from bot.slack.views.record_modal import RECORD_CALLBACK_ID
 from bot.slack.views.resolve_modal import RESOLVE_CALLBACK_ID
 from bot.storage.models import TimelineRow
@@ -138,7 +138,7 @@ def test_a_form_with_odd_private_metadata_is_answered_cleanly(
     callback_id: str,
     metadata: str,
 ) -> None:
-    slack = SlackClient(f"{bot.url}/slack/events", SIGNING_SECRET, emulator)
+    slack = SlackClient(SignedHttp(f"{bot.url}/slack/events", SIGNING_SECRET), emulator)
     view = {
         "id": "V0ODD",
         "type": "modal",
