@@ -34,6 +34,11 @@ finished before the reopening keeps the deadline it had then.
 :func:`step_deadlines`; the weekly digest's compliance figures repeat it in SQL
 (:mod:`bot.digest.compliance`), with the working windows from :func:`working_calendar`, and
 a test holds the two to the same answers.
+
+:func:`next_due` is the earliest moment at which a reminder or escalation not yet claimed
+becomes due: what ``incident.next_due_at`` stores, so the scan reads only incidents whose
+moment has come. It is :func:`due_reminders` minus what :func:`already_claimed` says the
+scan has sent, so the two cannot disagree (a test probes that they do not).
 """
 
 from __future__ import annotations
@@ -58,11 +63,14 @@ __all__ = [
     "WorkingWindow",
     "add_working_hours",
     "add_working_time",
+    "already_claimed",
     "counts_from",
     "deadline_of",
     "due_reminders",
     "longest_working_span",
+    "next_due",
     "step_deadlines",
+    "unclaimed",
     "working_calendar",
     "working_duration",
     "working_windows",
@@ -74,6 +82,7 @@ WORKING_HOURS_STEPS = frozenset({Step.REVIEW})
 _OPEN_STATES = (StepState.PENDING, StepState.IN_PROGRESS)
 _FINISHED_STATES = (StepState.DONE, StepState.SKIPPED)
 _MAX_DAYS = 3660  # ten years of calendar: a guard against a window that never comes
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -311,3 +320,45 @@ def due_reminders(
             due.append(DueReminder(item.step, ESCALATION, item.escalate_at, item.deadline_at))
     steps = list(Step)
     return sorted(due, key=lambda r: (r.due_at, steps.index(r.step), r.level))
+
+
+# What the scan has claimed this round: (step, level) -> the due time it was claimed for.
+Claims = Mapping[tuple[Step, int], datetime]
+
+
+def already_claimed(reminder: DueReminder, claims: Claims) -> bool:
+    """Whether the scan has sent ``reminder`` already (this reopen round).
+
+    An escalation is sent once. A reminder is sent again when a snooze pushed it past the
+    due time it was claimed for (the claim then moves to the new due time).
+    """
+    claimed_for = claims.get((reminder.step, reminder.level))
+    if claimed_for is None:
+        return False
+    return reminder.level == ESCALATION or claimed_for >= reminder.due_at
+
+
+def unclaimed(reminders: list[DueReminder], claims: Claims) -> list[DueReminder]:
+    """The reminders among ``reminders`` the scan has still to send, in the same order."""
+    return [r for r in reminders if not already_claimed(r, claims)]
+
+
+def next_due(
+    incident: IncidentSnapshot,
+    type_plan: TypePlan,
+    snoozes: Mapping[Step, datetime],
+    claims: Claims,
+    working_hours: WorkingHours,
+    tz: ZoneInfo,
+) -> datetime | None:
+    """The earliest moment at which a reminder or escalation not yet claimed is due (it may
+    be in the past); None when none can become due as things stand (closed, every step
+    with a deadline finished or claimed, or counting from a step not finished yet).
+
+    Only a change to the incident (a step, its severity, a reopening, a snooze) or a claim
+    can move it, which is why it can be stored.
+    """
+    pending = unclaimed(
+        due_reminders(incident, type_plan, _END_OF_TIME, snoozes, working_hours, tz), claims
+    )
+    return pending[0].due_at if pending else None
