@@ -13,10 +13,11 @@ the stored time moves on with it.
 The due incidents are read in chunks, each one transaction with their rows locked
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs one writer at a time anyway): the
 steps, snoozes and claims are read after the lock, so a step done meanwhile is seen, and
-the next-due time written is the one of the incident as committed. Another replica skips
-the locked rows and finds them no longer due, or due and already claimed; a row another
-transaction is changing is skipped now and read on the next scan. The claim rows stay the
-exactly-once mechanism whatever happens.
+the next-due time written is the one of the incident as committed. A row another
+transaction holds (a command, a grouped event, another replica's scan) is skipped by the
+chunk and then locked alone, waiting, while the scan holds no other lock: no deadlock, and
+no reminder put off. Taken after another replica, the row is no longer due, or due and
+already claimed. The claim rows stay the exactly-once mechanism whatever happens.
 
 No process-local state or locks: after a restart the scan reads what is due (nothing is
 forgotten) and the rows stop anything already sent from repeating.
@@ -35,9 +36,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, update
+from sqlalchemy import Select, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -67,7 +69,9 @@ _DUE = (
     .where(repo.INCIDENT.c.next_due_at <= bindparam("now"))
     .order_by(repo.INCIDENT.c.next_due_at)
 )
-# A chunk of them, locked; the condition is checked again on the row as committed.
+# A chunk of them, locked; the condition is checked again on the row as committed. Rows
+# another transaction holds are skipped (never waiting while holding the others' locks, so
+# no deadlock with a delivery that locks several incidents), then taken one at a time.
 _LOCK_DUE = (
     core_select(repo.INCIDENT)
     .where(
@@ -75,8 +79,9 @@ _LOCK_DUE = (
         repo.INCIDENT.c.next_due_at <= bindparam("now"),
     )
     .order_by(repo.INCIDENT.c.id)
-    .with_for_update(skip_locked=True)
 )
+_LOCK_CHUNK = _LOCK_DUE.with_for_update(skip_locked=True)
+_LOCK_ONE = _LOCK_DUE.with_for_update()
 
 
 def step_label(step: Step, *, capital: bool = True) -> str:
@@ -124,8 +129,17 @@ class ReminderScanner:
         with self._db.engine.connect() as conn:
             due = list(conn.execute(_DUE, {"now": now}).scalars())
         claimed: list[Claimed] = []
+        busy: list[int] = []
         for start in range(0, len(due), CHUNK):
-            claimed += self._scan_chunk(due[start : start + CHUNK], now)
+            chunk = due[start : start + CHUNK]
+            found, read = self._scan_locked(_LOCK_CHUNK, chunk, now)
+            claimed += found
+            busy += [number for number in chunk if number not in read]
+        for number in busy:
+            # Held by another transaction a moment ago (or no longer due): wait for it
+            # alone, so an incident in an alert storm, its row locked by event after event,
+            # still gets its reminders in this scan.
+            claimed += self._scan_locked(_LOCK_ONE, [number], now)[0]
         if claimed:
             self._on_enqueued()
             log.info("reminders_claimed", count=len(claimed), owner=self.owner)
@@ -136,10 +150,14 @@ class ReminderScanner:
         safety net for a write path that forgot to (see :func:`next_due.sweep`)."""
         return next_due.sweep(self._db, self._plan, pause=pause)
 
-    def _scan_chunk(self, ids: list[int], now: datetime) -> list[Claimed]:
+    def _scan_locked(
+        self, lock: Select[Any], ids: list[int], now: datetime
+    ) -> tuple[list[Claimed], set[int]]:
+        """Lock the incidents ``ids`` still due, claim what is due of each, store their
+        next-due times: one transaction. The claims, and the incidents read."""
         claimed: list[Claimed] = []
         with self._db.session() as session:
-            rows = session.execute(_LOCK_DUE, {"ids": ids, "now": now}).all()
+            rows = session.execute(lock, {"ids": ids, "now": now}).all()
             for state in next_due.load_states(session, rows):
                 try:
                     with session.begin_nested():
@@ -148,7 +166,7 @@ class ReminderScanner:
                     # One incident whose reminders cannot be stored must not hold up the
                     # others; its next-due time is unchanged, so the next scan tries again.
                     log.exception("reminder_claim_failed", incident=state.incident.key)
-        return claimed
+        return claimed, {row.id for row in rows}
 
     def _scan_incident(
         self, session: Session, state: DeadlineState, now: datetime

@@ -207,8 +207,8 @@ def sweep(db: Database, plan: Plan, *, pause: float = 0.0) -> list[int]:
     """Recompute every open incident's time and move those stored too late (or NULL) to the
     computed one; never later. The incidents it corrected (a write path forgot them).
 
-    Chunks of :data:`SWEEP_CHUNK` incidents, each one short transaction; ``pause`` seconds
-    between chunks leave the GIL and the database to the requests.
+    Chunks of :data:`SWEEP_CHUNK` incidents, each read in one short transaction; ``pause``
+    seconds between chunks leave the GIL and the database to the requests.
     """
     corrected: list[int] = []
     after = 0
@@ -227,10 +227,13 @@ def sweep(db: Database, plan: Plan, *, pause: float = 0.0) -> list[int]:
                 break
             after = rows[-1].id
             late = list(_late(plan, rows, load_states(session, rows)))
-            for number, value in late:
-                result = session.execute(_LOWER, {"number": number, "value": value})
-                if result.rowcount:  # type: ignore[attr-defined]
-                    corrected.append(number)
+        for number, value in late:
+            # Each its own short transaction, holding one row lock at a time: corrections
+            # are rare, and this way cannot deadlock with a delivery locking several.
+            with db.engine.begin() as conn:
+                result = conn.execute(_LOWER, {"number": number, "value": value})
+            if result.rowcount:
+                corrected.append(number)
         if len(rows) < SWEEP_CHUNK:
             break
         if pause:

@@ -24,6 +24,7 @@ from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.models import JobRow, ReminderRow, SnoozeRow, TimelineRow
 from tests.ingest_helpers import event_from
+from tests.storage.test_next_due import recomputed, stored
 from tests.support import native_event
 
 START = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # Wednesday 12:30 in Shanghai
@@ -255,5 +256,8 @@ def test_two_scanners_claim_each_reminder_exactly_once(database_url: str, plan: 
         ):
             expected.add((snap.number, r.step.value, r.level))
     assert {(r.incident_id, r.step, r.level) for r in rows} == expected
+    # Neither replica left a next-due time other than the rows say (later would lose one).
+    for number in numbers:
+        assert stored(replicas[1], number) == recomputed(replicas[1], plan, number)
     for db in replicas:
         db.dispose()
