@@ -4,11 +4,11 @@ Reminders are not scheduled anywhere: every few seconds each replica reads the i
 whose stored next-due time has come (``incident.next_due_at``, indexed; see
 :mod:`bot.storage.next_due`) — not every open incident — and computes from them, as stored,
 which reminders are due (:func:`bot.domain.deadlines.due_reminders`, less those already
-claimed). It claims each by inserting its ``reminder`` row (unique per incident, step,
-level and reopen round) in a savepoint; in the same transaction it writes a timeline entry,
-enqueues the outbox jobs that post it (dedup key ``reminder:{row.id}``) and stores the
-incident's next next-due time. So a claimed reminder is always sent and never twice, and
-the stored time moves on with it.
+claimed). It claims each by inserting its ``reminder`` row, unique per incident, step,
+level and reopen round (``INSERT ... ON CONFLICT DO NOTHING``); in the same transaction it
+writes a timeline entry, enqueues the outbox jobs that post it (dedup key
+``reminder:{row.id}``) and stores the incident's next next-due time. So a claimed reminder
+is always sent and never twice, and the stored time moves on with it.
 
 The due incidents are read in chunks, each one transaction with their rows locked
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs one writer at a time anyway): the
@@ -36,13 +36,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, bindparam, update
+from sqlalchemy import Select, Table, bindparam, update
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 
 from bot.domain.clock import Clock
 from bot.domain.deadlines import ESCALATION, DueReminder, due_reminders, unclaimed
@@ -54,6 +55,7 @@ from bot.storage import jobs, next_due
 from bot.storage.db import Database
 from bot.storage.models import ReminderRow
 from bot.storage.next_due import DeadlineState, Fired
+from bot.storage.sql import insert_ignoring_conflicts
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +64,7 @@ ESCALATE = "reminder.escalate"  # invite the escalation contacts, then DM each
 DIRECT_MESSAGE = "reminder.dm"  # one escalation contact's direct message
 ACTOR = "oor-bot"
 CHUNK = 100  # due incidents per claiming transaction
+_REMINDER: Table = ReminderRow.__table__  # type: ignore[attr-defined]
 
 # The incidents whose next reminder is due: a range of the next_due_at index.
 _DUE = (
@@ -82,6 +85,12 @@ _LOCK_DUE = (
 )
 _LOCK_CHUNK = _LOCK_DUE.with_for_update(skip_locked=True)
 _LOCK_ONE = _LOCK_DUE.with_for_update()
+# The re-send of a snoozed reminder: one replica moves the row's due time, the others none.
+_CLAIM_AGAIN = (
+    update(_REMINDER)
+    .where(_REMINDER.c.id == bindparam("reminder_id"), _REMINDER.c.due_at < bindparam("due"))
+    .values(due_at=bindparam("due"), fired_at=bindparam("at"), fired_by=bindparam("by"))
+)
 
 
 def step_label(step: Step, *, capital: bool = True) -> str:
@@ -154,14 +163,15 @@ class ReminderScanner:
         self, lock: Select[Any], ids: list[int], now: datetime
     ) -> tuple[list[Claimed], set[int]]:
         """Lock the incidents ``ids`` still due, claim what is due of each, store their
-        next-due times: one transaction. The claims, and the incidents read."""
+        next-due times: one transaction, in Core (no ORM flushes: a claim is one INSERT).
+        The claims, and the incidents read."""
         claimed: list[Claimed] = []
-        with self._db.session() as session:
-            rows = session.execute(lock, {"ids": ids, "now": now}).all()
-            for state in next_due.load_states(session, rows):
+        with self._db.engine.begin() as conn:
+            rows = conn.execute(lock, {"ids": ids, "now": now}).all()
+            for state in next_due.load_states(conn, rows):
                 try:
-                    with session.begin_nested():
-                        claimed += self._scan_incident(session, state, now)
+                    with conn.begin_nested():
+                        claimed += self._scan_incident(conn, state, now)
                 except Exception:
                     # One incident whose reminders cannot be stored must not hold up the
                     # others; its next-due time is unchanged, so the next scan tries again.
@@ -169,7 +179,7 @@ class ReminderScanner:
         return claimed, {row.id for row in rows}
 
     def _scan_incident(
-        self, session: Session, state: DeadlineState, now: datetime
+        self, conn: Connection, state: DeadlineState, now: datetime
     ) -> list[Claimed]:
         """Claim what is due of one locked incident, then store its next-due time."""
         incident = state.incident
@@ -185,9 +195,9 @@ class ReminderScanner:
         for reminder in unclaimed(due, state.claims):
             fired = state.fired.get((reminder.step, reminder.level))
             if fired is None:
-                result = self._claim(session, incident, reminder, now)
+                result = self._claim(conn, incident, reminder, now)
             else:
-                result = self._claim_again(session, incident, reminder, fired, now)
+                result = self._claim_again(conn, incident, reminder, fired, now)
             if result is not None:
                 claimed.append(result)
                 state.fired[(reminder.step, reminder.level)] = Fired(
@@ -195,33 +205,29 @@ class ReminderScanner:
                 )
             # A claim lost to another writer stays unclaimed in ``state``: the time stored
             # below is then this one, already due, and the next scan reads the winner's row.
-        next_due.store(session, incident.number, next_due.compute(self._plan, state))
+        next_due.store(conn, incident.number, next_due.compute(self._plan, state))
         return claimed
 
     # -- claiming ------------------------------------------------------------------------------
     def _claim(
-        self, session: Session, incident: IncidentSnapshot, reminder: DueReminder, now: datetime
+        self, conn: Connection, incident: IncidentSnapshot, reminder: DueReminder, now: datetime
     ) -> Claimed | None:
-        row = ReminderRow(
-            incident_id=incident.number,
-            step=reminder.step.value,
-            level=reminder.level,
-            generation=incident.generation,
-            due_at=reminder.due_at,
-            fired_at=now,
-            fired_by=self.owner,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
+        values = {
+            "incident_id": incident.number,
+            "step": reminder.step.value,
+            "level": reminder.level,
+            "generation": incident.generation,
+            "due_at": reminder.due_at,
+            "fired_at": now,
+            "fired_by": self.owner,
+        }
+        reminder_id = conn.execute(_insert_claim(conn.dialect.name), values).scalar()
+        if reminder_id is None:
             self.lost_claims += 1
             return None  # another replica (or an earlier scan) claimed it
-        assert row.id is not None
-        self._record(session, incident, reminder, row.id, now, key=f"reminder:{row.id}")
+        self._record(conn, incident, reminder, reminder_id, now, key=f"reminder:{reminder_id}")
         return Claimed(
-            row.id,
+            reminder_id,
             incident.number,
             reminder.step,
             reminder.level,
@@ -231,26 +237,22 @@ class ReminderScanner:
 
     def _claim_again(
         self,
-        session: Session,
+        conn: Connection,
         incident: IncidentSnapshot,
         reminder: DueReminder,
         fired: Fired,
         now: datetime,
     ) -> Claimed | None:
-        result = session.execute(
-            update(ReminderRow)
-            .where(
-                col(ReminderRow.id) == fired.id,
-                col(ReminderRow.due_at) < reminder.due_at,
-            )
-            .values(due_at=reminder.due_at, fired_at=now, fired_by=self.owner)
+        result = conn.execute(
+            _CLAIM_AGAIN,
+            {"reminder_id": fired.id, "due": reminder.due_at, "at": now, "by": self.owner},
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             self.lost_claims += 1
             return None  # another replica sent it again already
         epoch = int(reminder.due_at.timestamp())
         key = f"reminder:{fired.id}:{epoch}"
-        self._record(session, incident, reminder, fired.id, now, key=key)
+        self._record(conn, incident, reminder, fired.id, now, key=key)
         return Claimed(
             fired.id,
             incident.number,
@@ -263,7 +265,7 @@ class ReminderScanner:
 
     def _record(
         self,
-        session: Session,
+        conn: Connection,
         incident: IncidentSnapshot,
         reminder: DueReminder,
         reminder_id: int,
@@ -279,8 +281,8 @@ class ReminderScanner:
             if escalation
             else f"reminded: {label} is overdue"
         )
-        repo.add_timeline(
-            session,
+        repo.insert_timeline(
+            conn,
             incident.number,
             at=now,
             actor=ACTOR,
@@ -295,20 +297,32 @@ class ReminderScanner:
             "generation": incident.generation,
             "deadline_at": reminder.deadline_at.isoformat(),
         }
-        jobs.enqueue(
-            session,
-            POST_REMINDER,
-            now=now,
-            dedup_key=key,
-            incident_id=incident.number,
-            payload=payload,
-        )
-        if escalation:
-            jobs.enqueue(
-                session,
-                ESCALATE,
+        posts = [
+            jobs.job_values(
+                POST_REMINDER,
                 now=now,
-                dedup_key=f"{key}:escalate",
+                dedup_key=key,
                 incident_id=incident.number,
                 payload=payload,
             )
+        ]
+        if escalation:
+            posts.append(
+                jobs.job_values(
+                    ESCALATE,
+                    now=now,
+                    dedup_key=f"{key}:escalate",
+                    incident_id=incident.number,
+                    payload=payload,
+                )
+            )
+        jobs.insert_jobs(conn, posts)
+
+
+@cache
+def _insert_claim(dialect: str) -> Insert:
+    """The claim: a reminder row unless its (incident, step, level, round) is taken."""
+    stmt = insert_ignoring_conflicts(
+        dialect, _REMINDER, unique=["incident_id", "step", "level", "generation"]
+    )
+    return stmt.returning(_REMINDER.c.id)

@@ -39,10 +39,11 @@ from bot.domain.types import IncidentStatus, OorType, Severity, Step
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.models import IncidentRow, ReminderRow, SnoozeRow
+from bot.storage.sql import Bind
 
 log = structlog.get_logger(__name__)
 
-SWEEP_CHUNK = 500  # incidents per sweep transaction
+SWEEP_CHUNK = 200  # incidents per sweep transaction
 SNOOZE: Table = SnoozeRow.__table__  # type: ignore[attr-defined]
 REMINDER: Table = ReminderRow.__table__  # type: ignore[attr-defined]
 
@@ -98,21 +99,21 @@ def for_new_incident(
 
 
 # -- loading ----------------------------------------------------------------------------------
-def load_states(session: Session, rows: Sequence[Row[Any]]) -> list[DeadlineState]:
+def load_states(bind: Bind, rows: Sequence[Row[Any]]) -> list[DeadlineState]:
     """The deadline state of each incident row (plain rows of ``incident``): its steps,
     snoozes and this round's fired reminders, three queries for all of them."""
     if not rows:
         return []
     ids = [row.id for row in rows]
     steps: dict[int, list[StepRecord]] = defaultdict(list)
-    for step_row in session.execute(
+    for step_row in bind.execute(
         core_select(repo.STEP)
         .where(repo.STEP.c.incident_id.in_(ids))
         .order_by(repo.STEP.c.incident_id, repo.STEP.c.position)
     ):
         steps[step_row.incident_id].append(repo.step_record(step_row))
     snoozes: dict[int, dict[Step, datetime]] = defaultdict(dict)
-    for number, step, until in session.execute(
+    for number, step, until in bind.execute(
         core_select(SNOOZE.c.incident_id, SNOOZE.c.step, SNOOZE.c.until).where(
             SNOOZE.c.incident_id.in_(ids)
         )
@@ -120,7 +121,7 @@ def load_states(session: Session, rows: Sequence[Row[Any]]) -> list[DeadlineStat
         snoozes[number][Step(step)] = until
     generation = {row.id: row.generation for row in rows}
     fired: dict[int, dict[tuple[Step, int], Fired]] = defaultdict(dict)
-    for reminder_id, number, step, level, round_, due_at in session.execute(
+    for reminder_id, number, step, level, round_, due_at in bind.execute(
         core_select(
             REMINDER.c.id,
             REMINDER.c.incident_id,
@@ -197,9 +198,9 @@ _LOWER = (
 )
 
 
-def store(session: Session, number: int, value: datetime | None) -> None:
+def store(bind: Bind, number: int, value: datetime | None) -> None:
     """Set the time of an incident whose row this transaction holds locked."""
-    session.execute(_SET, {"number": number, "value": value})
+    bind.execute(_SET, {"number": number, "value": value})
 
 
 # -- the safety net ---------------------------------------------------------------------------
