@@ -12,7 +12,7 @@ steps pending; each count on a fresh database), then times, ``--runs`` times eac
 - **full read**: what the scan did before ``incident.next_due_at``: read every open
   incident with its steps, snoozes and claims, and compute its due reminders;
 - **sweep**: the safety net that recomputes every open incident's next-due time (at
-  start-up and every ten minutes), without its pauses between chunks.
+  start-up and every ten minutes), without the rests between its chunks.
 
     .venv/bin/python bench/reminder_scan.py [--incidents 1000 10000] [--runs 7] [--due 0.01]
 

@@ -39,7 +39,8 @@ DEFAULT_SCAN_INTERVAL_SECONDS = 5.0
 # A write path that forgot to update an incident's next-due time delays its reminder by at
 # most this (plus one sweep and one scan); the sweep logs each incident it corrects.
 DEFAULT_SWEEP_INTERVAL_SECONDS = 600.0
-SWEEP_PAUSE_SECONDS = 0.05  # between the sweep's chunks (~70 ms each): requests come first
+# After each of the sweep's chunks it rests as long as the chunk took: requests come first.
+SWEEP_REST = 1.0
 _JOB_ID = "reminders.scan"
 _SWEEP_JOB_ID = "reminders.sweep"
 
@@ -81,7 +82,7 @@ class Reminders:
     def sweep(self) -> None:
         """The scheduled safety net; a failure is logged and retried at the next one."""
         try:
-            self.scanner.sweep(pause=SWEEP_PAUSE_SECONDS)
+            self.scanner.sweep(rest=SWEEP_REST)
         except Exception as exc:
             log.warning("next_due_sweep_failed", error=f"{type(exc).__name__}: {exc}")
         else:

@@ -154,10 +154,10 @@ class ReminderScanner:
             log.info("reminders_claimed", count=len(claimed), owner=self.owner)
         return claimed
 
-    def sweep(self, *, pause: float = 0.0) -> list[int]:
+    def sweep(self, *, rest: float = 0.0) -> list[int]:
         """Recompute every open incident's next-due time, moving late ones earlier: the
         safety net for a write path that forgot to (see :func:`next_due.sweep`)."""
-        return next_due.sweep(self._db, self._plan, pause=pause)
+        return next_due.sweep(self._db, self._plan, rest=rest)
 
     def _scan_locked(
         self, lock: Select[Any], ids: list[int], now: datetime

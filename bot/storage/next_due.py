@@ -204,16 +204,18 @@ def store(bind: Bind, number: int, value: datetime | None) -> None:
 
 
 # -- the safety net ---------------------------------------------------------------------------
-def sweep(db: Database, plan: Plan, *, pause: float = 0.0) -> list[int]:
+def sweep(db: Database, plan: Plan, *, rest: float = 0.0) -> list[int]:
     """Recompute every open incident's time and move those stored too late (or NULL) to the
     computed one; never later. The incidents it corrected (a write path forgot them).
 
-    Chunks of :data:`SWEEP_CHUNK` incidents, each read in one short transaction; ``pause``
-    seconds between chunks leave the GIL and the database to the requests.
+    Chunks of :data:`SWEEP_CHUNK` incidents, each read in one short transaction. After each
+    chunk it sleeps ``rest`` times as long as the chunk took, leaving the GIL and the
+    database to the requests (1.0: the sweep runs at most half the time).
     """
     corrected: list[int] = []
     after = 0
     while True:
+        began = time.monotonic()
         with db.session() as session:
             rows = session.execute(
                 core_select(repo.INCIDENT)
@@ -237,8 +239,8 @@ def sweep(db: Database, plan: Plan, *, pause: float = 0.0) -> list[int]:
                 corrected.append(number)
         if len(rows) < SWEEP_CHUNK:
             break
-        if pause:
-            time.sleep(pause)
+        if rest:
+            time.sleep(rest * (time.monotonic() - began))
     if corrected:
         log.warning("next_due_corrected", incidents=corrected[:50], count=len(corrected))
     return corrected
