@@ -37,8 +37,9 @@ a test holds the two to the same answers.
 
 :func:`next_due` is the earliest moment at which a reminder or escalation not yet claimed
 becomes due: what ``incident.next_due_at`` stores, so the scan reads only incidents whose
-moment has come. It is :func:`due_reminders` minus what :func:`already_claimed` says the
-scan has sent, so the two cannot disagree (a test probes that they do not).
+moment has come. Like :func:`due_reminders` it reads :func:`step_deadlines`, less what
+:func:`already_claimed` says the scan has sent, so the two cannot disagree (a test probes
+that they do not).
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ WORKING_HOURS_STEPS = frozenset({Step.REVIEW})
 _OPEN_STATES = (StepState.PENDING, StepState.IN_PROGRESS)
 _FINISHED_STATES = (StepState.DONE, StepState.SKIPPED)
 _MAX_DAYS = 3660  # ten years of calendar: a guard against a window that never comes
-_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -272,6 +272,16 @@ def deadline_of(
     deadline = type_plan.deadline(step, incident.severity)
     if deadline is None:
         return None
+    return _deadline_at(step, deadline, incident, working_hours, tz)
+
+
+def _deadline_at(
+    step: Step,
+    deadline: Deadline,
+    incident: IncidentSnapshot,
+    working_hours: WorkingHours,
+    tz: ZoneInfo,
+) -> datetime | None:
     start = counts_from(step, deadline, incident)
     return None if start is None else _add(step, start, deadline.within, working_hours, tz)
 
@@ -290,7 +300,7 @@ def step_deadlines(
     for step, deadline in type_plan.deadline_map(incident.severity).items():
         if incident.step(step).state not in _OPEN_STATES:
             continue
-        deadline_at = deadline_of(step, incident, type_plan, working_hours, tz)
+        deadline_at = _deadline_at(step, deadline, incident, working_hours, tz)
         if deadline_at is None:
             continue
         snoozed = snoozes.get(step)
@@ -358,7 +368,13 @@ def next_due(
     Only a change to the incident (a step, its severity, a reopening, a snooze) or a claim
     can move it, which is why it can be stored.
     """
-    pending = unclaimed(
-        due_reminders(incident, type_plan, _END_OF_TIME, snoozes, working_hours, tz), claims
-    )
-    return pending[0].due_at if pending else None
+    # due_reminders at the end of time, less the claimed, earliest first; without building
+    # and sorting them all (this runs for every incident opened).
+    earliest: datetime | None = None
+    for item in step_deadlines(incident, type_plan, snoozes, working_hours, tz):
+        for level, due_at in ((REMINDER, item.remind_at), (ESCALATION, item.escalate_at)):
+            if earliest is not None and due_at >= earliest:
+                continue
+            if not already_claimed(DueReminder(item.step, level, due_at, item.deadline_at), claims):
+                earliest = due_at
+    return earliest
