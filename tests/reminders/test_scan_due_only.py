@@ -75,22 +75,28 @@ def test_a_scan_reads_only_the_incidents_whose_time_has_come(
 
 def test_a_time_left_too_late_is_caught_by_the_sweep_at_start_up(db: Database, plan: Plan) -> None:
     """A write path that forgot the time (here: an edit behind the bot's back) delays the
-    reminder at most until the next sweep: at start-up, then every ten minutes."""
+    reminder at most until the next sweep: at start-up, then every interval (ten minutes)."""
     clock = ManualClock(START)
     number = open_incident(db, plan, clock)  # respond due at +10m
     update_incident(db, number, next_due_at=START + timedelta(days=1))  # stale, too late
     scanner = ReminderScanner(db, plan, clock)
     clock.advance(minutes=10)
     assert scanner.scan() == []  # the scan trusts the stored time: the bound is the sweep
-    reminders = Reminders(scanner, interval_seconds=0.05, sweep_interval_seconds=600)
+    # The sweep's interval (10 minutes in production) shortened, the scan's too.
+    reminders = Reminders(scanner, interval_seconds=0.05, sweep_interval_seconds=0.5)
     reminders.start()
     try:
-        wait_for(lambda: reminders.sweeps >= 1, what="the start-up sweep")
-        wait_for(lambda: reminder_rows(db), what="the reminder the sweep brought back")
+        wait_for(lambda: reminder_rows(db), what="the reminder the start-up sweep brought back")
+        [row] = reminder_rows(db)
+        assert (row.incident_id, row.step, row.level) == (number, "respond", 1)
+        # Forgotten again: the escalation (due at +20m) is caught by the next sweep.
+        update_incident(db, number, next_due_at=None)
+        clock.advance(minutes=10)
+        wait_for(lambda: len(reminder_rows(db)) == 2, what="the next sweep", timeout=15)
+        assert reminders.sweeps >= 2
     finally:
         reminders.stop()
-    [row] = reminder_rows(db)
-    assert (row.incident_id, row.step, row.level) == (number, "respond", 1)
+    assert [(r.step, r.level) for r in reminder_rows(db)] == [("respond", 1), ("respond", 2)]
     assert next_due.sweep(db, plan) == []  # nothing left to correct
 
 
