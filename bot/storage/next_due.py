@@ -6,7 +6,7 @@ is :func:`bot.domain.deadlines.next_due` of the incident as stored — its steps
 reopening, snoozes and this round's claimed reminders — and NULL when nothing can become
 due (closed, every step with a deadline finished).
 
-Every write that changes one of those recomputes it in its own transaction, with the
+Every write that changes one of those recomputes it in the same transaction, with the
 incident row locked: :func:`refresh` (the incident service's unit of work, snoozes) and
 the scan after it claims. The ingest sets it when it opens an incident
 (:func:`for_new_incident`) and, when a grouped event raises the severity, sets it to now:
@@ -229,8 +229,9 @@ def sweep(db: Database, plan: Plan, *, rest: float = 0.0) -> list[int]:
             if not rows:
                 break
             after = rows[-1].id
-            late = list(_late(plan, rows, load_states(session, rows)))
-        for number, value in late:
+            states = load_states(session, rows)
+        # Computed outside the transaction: on SQLite every transaction holds the write lock.
+        for number, value in _late(plan, rows, states):
             # Each its own short transaction, holding one row lock at a time: corrections
             # are rare, and this way cannot deadlock with a delivery locking several.
             with db.engine.begin() as conn:
