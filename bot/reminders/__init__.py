@@ -14,6 +14,7 @@ next-due time. Everything that matters lives in the database (see
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import structlog
@@ -60,6 +61,7 @@ class Reminders:
         self.interval_seconds = interval_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
         self._scheduler: BackgroundScheduler | None = None
+        self._stopping = threading.Event()  # ends a sweep under way at shutdown
         self._failures = 0
         # Scheduled scans that completed: a scan that starts after a change (a deadline
         # passing) has seen it once this grows by two.
@@ -82,7 +84,7 @@ class Reminders:
     def sweep(self) -> None:
         """The scheduled safety net; a failure is logged and retried at the next one."""
         try:
-            self.scanner.sweep(rest=SWEEP_REST)
+            self.scanner.sweep(rest=SWEEP_REST, stop=self._stopping)
         except Exception as exc:
             log.warning("next_due_sweep_failed", error=f"{type(exc).__name__}: {exc}")
         else:
@@ -91,6 +93,7 @@ class Reminders:
     def start(self) -> None:
         if self._scheduler is not None:
             return
+        self._stopping.clear()
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(
             self.tick,
@@ -115,6 +118,7 @@ class Reminders:
     def stop(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
+            self._stopping.set()
             scheduler.shutdown(wait=True)
 
     @property

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,10 +155,10 @@ class ReminderScanner:
             log.info("reminders_claimed", count=len(claimed), owner=self.owner)
         return claimed
 
-    def sweep(self, *, rest: float = 0.0) -> list[int]:
+    def sweep(self, *, rest: float = 0.0, stop: threading.Event | None = None) -> list[int]:
         """Recompute every open incident's next-due time, moving late ones earlier: the
         safety net for a write path that forgot to (see :func:`next_due.sweep`)."""
-        return next_due.sweep(self._db, self._plan, rest=rest)
+        return next_due.sweep(self._db, self._plan, rest=rest, stop=stop)
 
     def _scan_locked(
         self, lock: Select[Any], ids: list[int], now: datetime

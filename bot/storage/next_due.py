@@ -20,6 +20,7 @@ race a concurrent change into a time too late. It logs what it corrected.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -204,13 +205,16 @@ def store(bind: Bind, number: int, value: datetime | None) -> None:
 
 
 # -- the safety net ---------------------------------------------------------------------------
-def sweep(db: Database, plan: Plan, *, rest: float = 0.0) -> list[int]:
+def sweep(
+    db: Database, plan: Plan, *, rest: float = 0.0, stop: threading.Event | None = None
+) -> list[int]:
     """Recompute every open incident's time and move those stored too late (or NULL) to the
     computed one; never later. The incidents it corrected (a write path forgot them).
 
     Chunks of :data:`SWEEP_CHUNK` incidents, each read in one short transaction. After each
     chunk it sleeps ``rest`` times as long as the chunk took, leaving the GIL and the
-    database to the requests (1.0: the sweep runs at most half the time).
+    database to the requests (1.0: the sweep runs at most half the time). ``stop`` set
+    ends it after the chunk at hand (a shutdown does not wait for the whole sweep).
     """
     corrected: list[int] = []
     after = 0
@@ -240,8 +244,11 @@ def sweep(db: Database, plan: Plan, *, rest: float = 0.0) -> list[int]:
                 corrected.append(number)
         if len(rows) < SWEEP_CHUNK:
             break
-        if rest:
-            time.sleep(rest * (time.monotonic() - began))
+        pause = rest * (time.monotonic() - began)
+        if stop is not None and stop.wait(pause):
+            break
+        if stop is None and pause:
+            time.sleep(pause)
     if corrected:
         log.warning("next_due_corrected", incidents=corrected[:50], count=len(corrected))
     return corrected

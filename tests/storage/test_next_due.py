@@ -5,6 +5,7 @@ publish, approved notifications), and the sweep that catches a time left too lat
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,3 +200,16 @@ def test_the_sweep_reads_every_open_incident_in_chunks(
         update_incident(db, number, next_due_at=None)
     assert sorted(next_due.sweep(db, plan)) == numbers
     assert {stored(db, n) for n in numbers} == {START + 10 * MINUTE}
+
+
+def test_a_shutdown_ends_the_sweep_after_the_chunk_at_hand(
+    db: Database, plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(next_due, "SWEEP_CHUNK", 3)
+    numbers = [open_incident(db, plan, f"e{i}", at=START) for i in range(7)]
+    for number in numbers:
+        update_incident(db, number, next_due_at=None)
+    stopping = threading.Event()
+    stopping.set()
+    assert next_due.sweep(db, plan, rest=1.0, stop=stopping) == numbers[:3]
+    assert sorted(next_due.sweep(db, plan, rest=1.0, stop=threading.Event())) == numbers[3:]
