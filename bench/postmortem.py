@@ -178,7 +178,7 @@ def time_service(url: str, entries: int, runs: int) -> float:
         plan = load_plan(ROOT / "plan.example.yaml")
         number = seed(db, plan, entries)
         clock = ManualClock(OPENED + timedelta(days=1))
-        incidents = IncidentService(db, clock, on_enqueued=lambda: None)
+        incidents = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
         service = PostmortemService(db, plan, clock, incidents, on_enqueued=lambda: None)
         seconds = []
         for _ in range(runs):

@@ -139,7 +139,7 @@ def create_app(
         except Exception as exc:
             return f"database unreachable: {type(exc).__name__}"
 
-    service = IncidentService(db, clock, on_enqueued=worker.wake)
+    service = IncidentService(db, clock, on_enqueued=worker.wake, plan=plan)
     declare = DeclareFlow(ingest, clock, on_stored=worker.wake)
     handlers_for_slack = CommandHandlers(
         service, declare, Authorizer(gateway, directory, plan), gateway, plan

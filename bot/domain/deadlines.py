@@ -34,6 +34,12 @@ finished before the reopening keeps the deadline it had then.
 :func:`step_deadlines`; the weekly digest's compliance figures repeat it in SQL
 (:mod:`bot.digest.compliance`), with the working windows from :func:`working_calendar`, and
 a test holds the two to the same answers.
+
+:func:`next_due` is the earliest moment at which a reminder or escalation not yet claimed
+becomes due: what ``incident.next_due_at`` stores, so the scan reads only incidents whose
+moment has come. Like :func:`due_reminders` it reads :func:`step_deadlines`, less what
+:func:`already_claimed` says the scan has sent, so the two cannot disagree (a test probes
+that they do not).
 """
 
 from __future__ import annotations
@@ -58,11 +64,14 @@ __all__ = [
     "WorkingWindow",
     "add_working_hours",
     "add_working_time",
+    "already_claimed",
     "counts_from",
     "deadline_of",
     "due_reminders",
     "longest_working_span",
+    "next_due",
     "step_deadlines",
+    "unclaimed",
     "working_calendar",
     "working_duration",
     "working_windows",
@@ -263,6 +272,16 @@ def deadline_of(
     deadline = type_plan.deadline(step, incident.severity)
     if deadline is None:
         return None
+    return _deadline_at(step, deadline, incident, working_hours, tz)
+
+
+def _deadline_at(
+    step: Step,
+    deadline: Deadline,
+    incident: IncidentSnapshot,
+    working_hours: WorkingHours,
+    tz: ZoneInfo,
+) -> datetime | None:
     start = counts_from(step, deadline, incident)
     return None if start is None else _add(step, start, deadline.within, working_hours, tz)
 
@@ -281,7 +300,7 @@ def step_deadlines(
     for step, deadline in type_plan.deadline_map(incident.severity).items():
         if incident.step(step).state not in _OPEN_STATES:
             continue
-        deadline_at = deadline_of(step, incident, type_plan, working_hours, tz)
+        deadline_at = _deadline_at(step, deadline, incident, working_hours, tz)
         if deadline_at is None:
             continue
         snoozed = snoozes.get(step)
@@ -311,3 +330,51 @@ def due_reminders(
             due.append(DueReminder(item.step, ESCALATION, item.escalate_at, item.deadline_at))
     steps = list(Step)
     return sorted(due, key=lambda r: (r.due_at, steps.index(r.step), r.level))
+
+
+# What the scan has claimed this round: (step, level) -> the due time it was claimed for.
+Claims = Mapping[tuple[Step, int], datetime]
+
+
+def already_claimed(reminder: DueReminder, claims: Claims) -> bool:
+    """Whether the scan has sent ``reminder`` already (this reopen round).
+
+    An escalation is sent once. A reminder is sent again when a snooze pushed it past the
+    due time it was claimed for (the claim then moves to the new due time).
+    """
+    claimed_for = claims.get((reminder.step, reminder.level))
+    if claimed_for is None:
+        return False
+    return reminder.level == ESCALATION or claimed_for >= reminder.due_at
+
+
+def unclaimed(reminders: list[DueReminder], claims: Claims) -> list[DueReminder]:
+    """The reminders among ``reminders`` the scan has still to send, in the same order."""
+    return [r for r in reminders if not already_claimed(r, claims)]
+
+
+def next_due(
+    incident: IncidentSnapshot,
+    type_plan: TypePlan,
+    snoozes: Mapping[Step, datetime],
+    claims: Claims,
+    working_hours: WorkingHours,
+    tz: ZoneInfo,
+) -> datetime | None:
+    """The earliest moment at which a reminder or escalation not yet claimed is due (it may
+    be in the past); None when none can become due as things stand (closed, every step
+    with a deadline finished or claimed, or counting from a step not finished yet).
+
+    Only a change to the incident (a step, its severity, a reopening, a snooze) or a claim
+    can move it, which is why it can be stored.
+    """
+    # due_reminders at the end of time, less the claimed, earliest first; without building
+    # and sorting them all (this runs for every incident opened).
+    earliest: datetime | None = None
+    for item in step_deadlines(incident, type_plan, snoozes, working_hours, tz):
+        for level, due_at in ((REMINDER, item.remind_at), (ESCALATION, item.escalate_at)):
+            if earliest is not None and due_at >= earliest:
+                continue
+            if not already_claimed(DueReminder(item.step, level, due_at, item.deadline_at), claims):
+                earliest = due_at
+    return earliest

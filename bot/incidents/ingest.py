@@ -27,7 +27,7 @@ from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Severity, incident_key
 from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
-from bot.storage import jobs
+from bot.storage import jobs, next_due
 from bot.storage.db import Database
 
 
@@ -169,11 +169,12 @@ class IngestService:
     def _new_incident(self, event: OorEvent, now: datetime) -> dict[str, Any]:
         type_plan = self._plan.for_type(event.type)
         details = event.details
+        severity = event.severity or type_plan.severity
         return {
             "type": event.type.value,
             "title": event.title[:200],
             "description": event.description,
-            "severity": (event.severity or type_plan.severity).value,
+            "severity": severity.value,
             "status": IncidentStatus.OPEN.value,
             "source": event.source,
             "origin": event.origin,
@@ -182,6 +183,7 @@ class IngestService:
             "occurred_at": event.occurred_at,
             "opened_at": now,
             "updated_at": now,
+            "next_due_at": next_due.for_new_incident(self._plan, event.type, severity, now),
             "details": _jsonable(
                 {
                     "payment_method": details.payment_method,

@@ -3,7 +3,9 @@
 Every command runs in one transaction with the incident row locked (``FOR UPDATE``), so
 two people clicking at once, or Slack delivering twice, see each other's changes: the
 second computes an empty :class:`~bot.domain.lifecycle.Change` and nothing happens.
-The channel messages and the board refresh are enqueued in the same transaction.
+The channel messages and the board refresh are enqueued in the same transaction, and so
+is the incident's next-due time (:func:`bot.storage.next_due.refresh`), which any change of
+a step, the severity or the status can move: every step change goes through here.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from sqlmodel import Session, select
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.lifecycle import Change, CommandRefused
+from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Step
 from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
-from bot.storage import jobs
+from bot.storage import jobs, next_due
 from bot.storage.db import Database
 from bot.storage.models import IncidentRow, RoleRow, StepRow, TimelineRow
 
@@ -35,10 +38,13 @@ class Applied:
 
 
 class IncidentService:
-    def __init__(self, db: Database, clock: Clock, on_enqueued: Callable[[], None]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_enqueued: Callable[[], None], *, plan: Plan
+    ) -> None:
         self._db = db
         self._clock = clock
         self._on_enqueued = on_enqueued
+        self._plan = plan  # for the next-due time of reminders
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -73,6 +79,8 @@ class IncidentService:
                     self._store(session, row, change, actor, now)
                     session.flush()
                 after = repo.to_snapshot(session, row)
+                if change.changed:
+                    next_due.refresh(session, self._plan, row, after)
         except IntegrityError:
             # Reopening an incident whose group already has a newer open incident.
             raise CommandRefused(

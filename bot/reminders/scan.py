@@ -1,15 +1,26 @@
 """The reminder scan: find due reminders in the database, claim each once, enqueue its posts.
 
-Reminders are not scheduled anywhere: every few seconds each replica recomputes, from the
-incidents as stored, which reminders are due (:func:`bot.domain.deadlines.due_reminders`)
-and claims each by inserting its ``reminder`` row (unique per incident, step, level and
-reopen round) in a savepoint. The insert succeeding means this replica claimed it; in the
-same transaction it writes a timeline entry and enqueues the outbox jobs that post it
-(dedup key ``reminder:{row.id}``), so a claimed reminder is always sent and never twice.
-A unique violation means another replica, or an earlier run, already did.
+Reminders are not scheduled anywhere: every few seconds each replica reads the incidents
+whose stored next-due time has come (``incident.next_due_at``, indexed; see
+:mod:`bot.storage.next_due`) — not every open incident — and computes from them, as stored,
+which reminders are due (:func:`bot.domain.deadlines.due_reminders`, less those already
+claimed). It claims each by inserting its ``reminder`` row, unique per incident, step,
+level and reopen round (``INSERT ... ON CONFLICT DO NOTHING``); in the same transaction it
+writes a timeline entry, enqueues the outbox jobs that post it (dedup key
+``reminder:{row.id}``) and stores the incident's next next-due time. So a claimed reminder
+is always sent and never twice, and the stored time moves on with it.
 
-No process-local state or locks: after a restart the scan recomputes what is due (nothing
-is forgotten) and the rows stop anything already sent from repeating.
+The due incidents are read in chunks, each one transaction with their rows locked
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs one writer at a time anyway): the
+steps, snoozes and claims are read after the lock, so a step done meanwhile is seen, and
+the next-due time written is the one of the incident as committed. A row another
+transaction holds (a command, a grouped event, another replica's scan) is skipped by the
+chunk and then locked alone, waiting, while the scan holds no other lock: no deadlock, and
+no reminder put off. Taken after another replica, the row is no longer due, or due and
+already claimed. The claim rows stay the exactly-once mechanism whatever happens.
+
+No process-local state or locks: after a restart the scan reads what is due (nothing is
+forgotten) and the rows stop anything already sent from repeating.
 
 A reminder snoozed after it fired is due again when the snooze ends. That re-send is
 claimed by a conditional UPDATE of the same row (``due_at`` moves forward only if it is
@@ -21,27 +32,31 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 import structlog
+from sqlalchemy import Select, Table, bindparam, update
 from sqlalchemy import select as core_select
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 
 from bot.domain.clock import Clock
-from bot.domain.deadlines import ESCALATION, DueReminder, due_reminders
-from bot.domain.incident import IncidentSnapshot, StepRecord
+from bot.domain.deadlines import ESCALATION, DueReminder, due_reminders, unclaimed
+from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
-from bot.domain.types import IncidentStatus, Step, StepState
+from bot.domain.types import Step
 from bot.storage import incidents as repo
-from bot.storage import jobs
+from bot.storage import jobs, next_due
 from bot.storage.db import Database
-from bot.storage.models import IncidentRow, ReminderRow, SnoozeRow, StepRow
+from bot.storage.models import ReminderRow
+from bot.storage.next_due import DeadlineState, Fired
+from bot.storage.sql import insert_ignoring_conflicts
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +64,34 @@ POST_REMINDER = "reminder.post"  # the reminder (or escalation) line in the inci
 ESCALATE = "reminder.escalate"  # invite the escalation contacts, then DM each
 DIRECT_MESSAGE = "reminder.dm"  # one escalation contact's direct message
 ACTOR = "oor-bot"
-_OPEN_STATES = (StepState.PENDING.value, StepState.IN_PROGRESS.value)
+CHUNK = 100  # due incidents per claiming transaction
+_REMINDER: Table = ReminderRow.__table__  # type: ignore[attr-defined]
+
+# The incidents whose next reminder is due: a range of the next_due_at index.
+_DUE = (
+    core_select(repo.INCIDENT.c.id)
+    .where(repo.INCIDENT.c.next_due_at <= bindparam("now"))
+    .order_by(repo.INCIDENT.c.next_due_at)
+)
+# A chunk of them, locked; the condition is checked again on the row as committed. Rows
+# another transaction holds are skipped (never waiting while holding the others' locks, so
+# no deadlock with a delivery that locks several incidents), then taken one at a time.
+_LOCK_DUE = (
+    core_select(repo.INCIDENT)
+    .where(
+        repo.INCIDENT.c.id.in_(bindparam("ids", expanding=True)),
+        repo.INCIDENT.c.next_due_at <= bindparam("now"),
+    )
+    .order_by(repo.INCIDENT.c.id)
+)
+_LOCK_CHUNK = _LOCK_DUE.with_for_update(skip_locked=True)
+_LOCK_ONE = _LOCK_DUE.with_for_update()
+# The re-send of a snoozed reminder: one replica moves the row's due time, the others none.
+_CLAIM_AGAIN = (
+    update(_REMINDER)
+    .where(_REMINDER.c.id == bindparam("reminder_id"), _REMINDER.c.due_at < bindparam("due"))
+    .values(due_at=bindparam("due"), fired_at=bindparam("at"), fired_by=bindparam("by"))
+)
 
 
 def step_label(step: Step, *, capital: bool = True) -> str:
@@ -70,15 +112,9 @@ class Claimed:
     resent: bool = False  # a snoozed reminder sent again
 
 
-@dataclass
-class _Loaded:
-    incidents: list[IncidentSnapshot]
-    snoozes: dict[int, dict[Step, datetime]]
-    fired: dict[tuple[int, str, int], ReminderRow]  # (incident, step, level), this round
-
-
 class ReminderScanner:
-    """Claims due reminders. ``scan()`` is what the scheduler ticks and tests call."""
+    """Claims due reminders. ``scan()`` is what the scheduler ticks and tests call;
+    ``sweep()`` is the rare safety net over every open incident."""
 
     def __init__(
         self,
@@ -100,102 +136,99 @@ class ReminderScanner:
     # -- the scan ----------------------------------------------------------------------------
     def scan(self) -> list[Claimed]:
         now = self._clock.now()
-        loaded = self._load()
+        with self._db.engine.connect() as conn:
+            due = list(conn.execute(_DUE, {"now": now}).scalars())
         claimed: list[Claimed] = []
-        for incident in loaded.incidents:
-            type_plan = self._plan.for_type(incident.type)
-            due = due_reminders(
-                incident,
-                type_plan,
-                now,
-                loaded.snoozes.get(incident.number, {}),
-                self._plan.working_hours,
-                self._plan.tz,
-            )
-            for reminder in due:
-                fired = loaded.fired.get((incident.number, reminder.step.value, reminder.level))
-                result: Claimed | None = None
-                try:
-                    if fired is None:
-                        result = self._claim(incident, reminder, now)
-                    elif reminder.level != ESCALATION and fired.due_at < reminder.due_at:
-                        result = self._claim_again(incident, reminder, fired, now)
-                except Exception:
-                    # One reminder that cannot be stored must not hold up the others; it
-                    # is still due, so the next scan tries again.
-                    log.exception(
-                        "reminder_claim_failed", incident=incident.key, step=reminder.step.value
-                    )
-                if result is not None:
-                    claimed.append(result)
+        busy: list[int] = []
+        for start in range(0, len(due), CHUNK):
+            chunk = due[start : start + CHUNK]
+            found, read = self._scan_locked(_LOCK_CHUNK, chunk, now)
+            claimed += found
+            busy += [number for number in chunk if number not in read]
+        for number in busy:
+            # Held by another transaction a moment ago (or no longer due): wait for it
+            # alone, so an incident in an alert storm, its row locked by event after event,
+            # still gets its reminders in this scan.
+            claimed += self._scan_locked(_LOCK_ONE, [number], now)[0]
         if claimed:
             self._on_enqueued()
             log.info("reminders_claimed", count=len(claimed), owner=self.owner)
         return claimed
 
-    def _load(self) -> _Loaded:
-        """Open incidents, their steps, snoozes and this round's fired reminders: four
-        queries of plain rows. The scan runs every few seconds on every replica, so it
-        skips the ORM's identity map (a quarter of a second per 1,000 open incidents)."""
-        is_open = col(IncidentRow.status) != IncidentStatus.CLOSED.value
-        with self._db.session() as session:
-            rows = session.execute(
-                core_select(repo.INCIDENT).where(is_open).order_by(col(IncidentRow.id))
-            ).all()
-            if not rows:
-                return _Loaded([], {}, {})
-            steps: dict[int, list[StepRecord]] = defaultdict(list)
-            for step_row in session.execute(
-                core_select(repo.STEP)
-                .join(IncidentRow, col(IncidentRow.id) == col(StepRow.incident_id))
-                .where(is_open)
-                .order_by(col(StepRow.incident_id), col(StepRow.position))
-            ):
-                steps[step_row.incident_id].append(repo.step_record(step_row))
-            snoozes: dict[int, dict[Step, datetime]] = defaultdict(dict)
-            for number, step, until in session.execute(
-                select(SnoozeRow.incident_id, SnoozeRow.step, SnoozeRow.until)
-                .join(IncidentRow, col(IncidentRow.id) == col(SnoozeRow.incident_id))
-                .where(is_open)
-            ):
-                snoozes[number][Step(step)] = until
-            fired: dict[tuple[int, str, int], ReminderRow] = {}
-            for reminder in session.exec(
-                select(ReminderRow)
-                .join(IncidentRow, col(IncidentRow.id) == col(ReminderRow.incident_id))
-                .where(is_open, col(ReminderRow.generation) == col(IncidentRow.generation))
-            ).all():
-                fired[(reminder.incident_id, reminder.step, reminder.level)] = reminder
-            incidents = [repo.build_snapshot(row, tuple(steps[row.id]), {}) for row in rows]
-        return _Loaded(incidents, dict(snoozes), fired)
+    def sweep(self, *, rest: float = 0.0, stop: threading.Event | None = None) -> list[int]:
+        """Recompute every open incident's next-due time, moving late ones earlier: the
+        safety net for a write path that forgot to (see :func:`next_due.sweep`)."""
+        return next_due.sweep(self._db, self._plan, rest=rest, stop=stop)
+
+    def _scan_locked(
+        self, lock: Select[Any], ids: list[int], now: datetime
+    ) -> tuple[list[Claimed], set[int]]:
+        """Lock the incidents ``ids`` still due, claim what is due of each, store their
+        next-due times: one transaction, in Core (no ORM flushes: a claim is one INSERT).
+        The claims, and the incidents read."""
+        claimed: list[Claimed] = []
+        with self._db.engine.begin() as conn:
+            rows = conn.execute(lock, {"ids": ids, "now": now}).all()
+            for state in next_due.load_states(conn, rows):
+                try:
+                    with conn.begin_nested():
+                        claimed += self._scan_incident(conn, state, now)
+                except Exception:
+                    # One incident whose reminders cannot be stored must not hold up the
+                    # others; its next-due time is unchanged, so the next scan tries again.
+                    log.exception("reminder_claim_failed", incident=state.incident.key)
+        return claimed, {row.id for row in rows}
+
+    def _scan_incident(
+        self, conn: Connection, state: DeadlineState, now: datetime
+    ) -> list[Claimed]:
+        """Claim what is due of one locked incident, then store its next-due time."""
+        incident = state.incident
+        due = due_reminders(
+            incident,
+            self._plan.for_type(incident.type),
+            now,
+            state.snoozes,
+            self._plan.working_hours,
+            self._plan.tz,
+        )
+        claimed: list[Claimed] = []
+        for reminder in unclaimed(due, state.claims):
+            fired = state.fired.get((reminder.step, reminder.level))
+            if fired is None:
+                result = self._claim(conn, incident, reminder, now)
+            else:
+                result = self._claim_again(conn, incident, reminder, fired, now)
+            if result is not None:
+                claimed.append(result)
+                state.fired[(reminder.step, reminder.level)] = Fired(
+                    result.reminder_id, reminder.due_at
+                )
+            # A claim lost to another writer stays unclaimed in ``state``: the time stored
+            # below is then this one, already due, and the next scan reads the winner's row.
+        next_due.store(conn, incident.number, next_due.compute(self._plan, state))
+        return claimed
 
     # -- claiming ------------------------------------------------------------------------------
     def _claim(
-        self, incident: IncidentSnapshot, reminder: DueReminder, now: datetime
+        self, conn: Connection, incident: IncidentSnapshot, reminder: DueReminder, now: datetime
     ) -> Claimed | None:
-        with self._db.session() as session:
-            if not _still_due(session, incident, reminder.step):
-                return None
-            row = ReminderRow(
-                incident_id=incident.number,
-                step=reminder.step.value,
-                level=reminder.level,
-                generation=incident.generation,
-                due_at=reminder.due_at,
-                fired_at=now,
-                fired_by=self.owner,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(row)
-                    session.flush()
-            except IntegrityError:
-                self.lost_claims += 1
-                return None  # another replica (or an earlier scan) claimed it
-            assert row.id is not None
-            self._record(session, incident, reminder, row.id, now, key=f"reminder:{row.id}")
+        values = {
+            "incident_id": incident.number,
+            "step": reminder.step.value,
+            "level": reminder.level,
+            "generation": incident.generation,
+            "due_at": reminder.due_at,
+            "fired_at": now,
+            "fired_by": self.owner,
+        }
+        reminder_id = conn.execute(_insert_claim(conn.dialect.name), values).scalar()
+        if reminder_id is None:
+            self.lost_claims += 1
+            return None  # another replica (or an earlier scan) claimed it
+        self._record(conn, incident, reminder, reminder_id, now, key=f"reminder:{reminder_id}")
         return Claimed(
-            row.id,
+            reminder_id,
             incident.number,
             reminder.step,
             reminder.level,
@@ -204,26 +237,23 @@ class ReminderScanner:
         )
 
     def _claim_again(
-        self, incident: IncidentSnapshot, reminder: DueReminder, fired: ReminderRow, now: datetime
+        self,
+        conn: Connection,
+        incident: IncidentSnapshot,
+        reminder: DueReminder,
+        fired: Fired,
+        now: datetime,
     ) -> Claimed | None:
-        assert fired.id is not None
-        with self._db.session() as session:
-            if not _still_due(session, incident, reminder.step):
-                return None
-            result = session.execute(
-                update(ReminderRow)
-                .where(
-                    col(ReminderRow.id) == fired.id,
-                    col(ReminderRow.due_at) < reminder.due_at,
-                )
-                .values(due_at=reminder.due_at, fired_at=now, fired_by=self.owner)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                self.lost_claims += 1
-                return None  # another replica sent it again already
-            epoch = int(reminder.due_at.timestamp())
-            key = f"reminder:{fired.id}:{epoch}"
-            self._record(session, incident, reminder, fired.id, now, key=key)
+        result = conn.execute(
+            _CLAIM_AGAIN,
+            {"reminder_id": fired.id, "due": reminder.due_at, "at": now, "by": self.owner},
+        )
+        if result.rowcount != 1:
+            self.lost_claims += 1
+            return None  # another replica sent it again already
+        epoch = int(reminder.due_at.timestamp())
+        key = f"reminder:{fired.id}:{epoch}"
+        self._record(conn, incident, reminder, fired.id, now, key=key)
         return Claimed(
             fired.id,
             incident.number,
@@ -236,7 +266,7 @@ class ReminderScanner:
 
     def _record(
         self,
-        session: Session,
+        conn: Connection,
         incident: IncidentSnapshot,
         reminder: DueReminder,
         reminder_id: int,
@@ -252,8 +282,8 @@ class ReminderScanner:
             if escalation
             else f"reminded: {label} is overdue"
         )
-        repo.add_timeline(
-            session,
+        repo.insert_timeline(
+            conn,
             incident.number,
             at=now,
             actor=ACTOR,
@@ -268,37 +298,32 @@ class ReminderScanner:
             "generation": incident.generation,
             "deadline_at": reminder.deadline_at.isoformat(),
         }
-        jobs.enqueue(
-            session,
-            POST_REMINDER,
-            now=now,
-            dedup_key=key,
-            incident_id=incident.number,
-            payload=payload,
-        )
-        if escalation:
-            jobs.enqueue(
-                session,
-                ESCALATE,
+        posts = [
+            jobs.job_values(
+                POST_REMINDER,
                 now=now,
-                dedup_key=f"{key}:escalate",
+                dedup_key=key,
                 incident_id=incident.number,
                 payload=payload,
             )
+        ]
+        if escalation:
+            posts.append(
+                jobs.job_values(
+                    ESCALATE,
+                    now=now,
+                    dedup_key=f"{key}:escalate",
+                    incident_id=incident.number,
+                    payload=payload,
+                )
+            )
+        jobs.insert_jobs(conn, posts)
 
 
-def _still_due(session: Session, incident: IncidentSnapshot, step: Step) -> bool:
-    """Re-read in the claiming transaction: the step may have been done since the load."""
-    found = session.exec(
-        select(StepRow.state, IncidentRow.status, IncidentRow.generation)
-        .join(IncidentRow, col(IncidentRow.id) == col(StepRow.incident_id))
-        .where(col(StepRow.incident_id) == incident.number, col(StepRow.step) == step.value)
-    ).first()
-    if found is None:
-        return False
-    state, status, generation = found
-    return (
-        state in _OPEN_STATES
-        and status != IncidentStatus.CLOSED.value
-        and generation == incident.generation
+@cache
+def _insert_claim(dialect: str) -> Insert:
+    """The claim: a reminder row unless its (incident, step, level, round) is taken."""
+    stmt = insert_ignoring_conflicts(
+        dialect, _REMINDER, unique=["incident_id", "step", "level", "generation"]
     )
+    return stmt.returning(_REMINDER.c.id)

@@ -75,7 +75,7 @@ class ReminderButtons:
             until = snooze_step(
                 self._db,
                 self._clock,
-                self._plan.tz,
+                self._plan,
                 number=number,
                 step=step,
                 user=inv.user_id,

@@ -2,23 +2,24 @@
 
 The snooze pushes the step's deadline to ``until`` (see :mod:`bot.domain.deadlines`); the
 latest snooze wins. The incident row is locked first, as every change to an incident is,
-so two clicks at once queue instead of racing on the insert.
+so two clicks at once queue instead of racing on the insert; the incident's next-due time
+moves with the snooze in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.lifecycle import CommandRefused
+from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Step, StepState
 from bot.incidents.job_kinds import JobKind
 from bot.reminders.scan import step_label
 from bot.slack.text import local_time
 from bot.storage import incidents as repo
-from bot.storage import jobs
+from bot.storage import jobs, next_due
 from bot.storage.db import Database
 from bot.storage.models import SnoozeRow, StepRow, TimelineRow
 
@@ -26,7 +27,7 @@ from bot.storage.models import SnoozeRow, StepRow, TimelineRow
 def snooze_step(
     db: Database,
     clock: Clock,
-    tz: ZoneInfo,
+    plan: Plan,
     *,
     number: int,
     step: Step,
@@ -60,12 +61,13 @@ def snooze_step(
         snooze.until, snooze.snoozed_by, snooze.snoozed_at = until, user, now
         session.add(snooze)
         label = step_label(step, capital=False)
-        text = f"snoozed the reminder for {label} until {local_time(until, tz)}"
+        text = f"snoozed the reminder for {label} until {local_time(until, plan.tz)}"
         entry = TimelineRow(
             incident_id=number, at=now, actor=user, kind="reminder", text=text, data={}
         )
         session.add(entry)
         session.flush()
+        next_due.refresh(session, plan, row)
         jobs.enqueue(
             session,
             JobKind.POST_NOTICE,

@@ -195,7 +195,12 @@ _COUNT_EVENT = (
     .where(INCIDENT.c.id == bindparam("incident_id"))
     .values(event_count=INCIDENT.c.event_count + 1, updated_at=bindparam("now"))
 )
-_COUNT_EVENT_RAISING_SEVERITY = _COUNT_EVENT.values(severity=bindparam("severity"))
+# A higher severity may have tighter deadlines: the incident's next-due time becomes now,
+# and the reminder scan, reading it, recomputes it from the stored state (an early time is
+# harmless, a late one would hold a reminder back; see bot.storage.next_due).
+_COUNT_EVENT_RAISING_SEVERITY = _COUNT_EVENT.values(
+    severity=bindparam("severity"), next_due_at=bindparam("now")
+)
 _INSERT_STEPS = STEP.insert().returning(STEP.c.position)
 _INSERT_TIMELINE = TIMELINE.insert()
 

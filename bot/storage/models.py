@@ -77,6 +77,9 @@ class IncidentRow(SQLModel, table=True):
     generation: int = Field(default=0)
     # When it was last reopened: step deadlines of the new round count from here.
     reopened_at: datetime | None = _utc()
+    # When its next reminder or escalation is due (NULL: none can be as things stand); the
+    # reminder scan reads only incidents whose time has come. See bot.storage.next_due.
+    next_due_at: datetime | None = _utc(index=True)
     updated_at: datetime = _utc(nullable=False)
 
 

@@ -46,8 +46,8 @@ def wakes() -> Wakes:
 
 
 @pytest.fixture
-def service(db: Database, wakes: Wakes) -> IncidentService:
-    return IncidentService(db, ManualClock(NOW), on_enqueued=wakes)
+def service(db: Database, wakes: Wakes, plan: Plan) -> IncidentService:
+    return IncidentService(db, ManualClock(NOW), on_enqueued=wakes, plan=plan)
 
 
 def open_incident(

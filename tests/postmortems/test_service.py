@@ -44,8 +44,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def incidents(db: Database, clock: ManualClock) -> IncidentService:
-    return IncidentService(db, clock, on_enqueued=lambda: None)
+def incidents(db: Database, clock: ManualClock, plan: Plan) -> IncidentService:
+    return IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ class FakeGateway:
 @pytest.fixture
 def compiled(db: Database, plan: Plan) -> tuple[int, int]:
     clock = ManualClock(T0)
-    incidents = IncidentService(db, clock, on_enqueued=lambda: None)
+    incidents = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
     service = PostmortemService(db, plan, clock, incidents, on_enqueued=lambda: None)
     number = open_incident(db, plan, "u", at=T0)
     update_incident(db, number, channel_id="C0INC")
@@ -106,7 +106,7 @@ def test_upload_waits_for_the_channel(db: Database, compiled: tuple[int, int]) -
 
 def test_archive_only_when_planned_closed_and_last(db: Database, plan: Plan) -> None:
     clock = ManualClock(T0)
-    incidents = IncidentService(db, clock, on_enqueued=lambda: None)
+    incidents = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
     number = open_incident(db, plan, "a", at=T0)
     update_incident(db, number, channel_id="C0INC")
     job = _job(JobKind.ARCHIVE_CHANNEL, 1, number, {})

@@ -160,7 +160,7 @@ def test_a_reminder_whose_step_was_done_meanwhile_is_not_posted(db: Database, pl
     handlers(db, plan, clock, gateway).post_reminder(job)
     assert [method for method, _ in gateway.calls] == ["chat.postMessage"]
     # Acknowledged between the claim and a retry of the job: dropped, not posted stale.
-    IncidentService(db, clock, on_enqueued=lambda: None).apply(
+    IncidentService(db, clock, on_enqueued=lambda: None, plan=plan).apply(
         number, "U01ALICE", lambda s, t: lifecycle.acknowledge(s, "U01ALICE", t)
     )
     gateway.calls.clear()

@@ -24,6 +24,7 @@ from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.models import JobRow, ReminderRow, SnoozeRow, TimelineRow
 from tests.ingest_helpers import event_from
+from tests.storage.test_next_due import recomputed, stored
 from tests.support import native_event
 
 START = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # Wednesday 12:30 in Shanghai
@@ -95,7 +96,7 @@ def test_finishing_a_step_before_its_deadline_cancels_its_reminders(
 ) -> None:
     clock = ManualClock(START)
     number = open_incident(db, plan, clock)
-    service = IncidentService(db, clock, on_enqueued=lambda: None)
+    service = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
     clock.advance(minutes=3)
     service.apply(number, "U01ALICE", lambda s, t: lifecycle.acknowledge(s, "U01ALICE", t))
     scanner = ReminderScanner(db, plan, clock)
@@ -126,7 +127,7 @@ def test_a_snoozed_reminder_is_sent_again_when_the_snooze_ends(db: Database, pla
     clock.advance(minutes=10)
     [first] = scanner.scan()
     until = snooze_step(
-        db, clock, plan.tz, number=number, step=Step.RESPOND, user="U01ALICE", minutes=15
+        db, clock, plan, number=number, step=Step.RESPOND, user="U01ALICE", minutes=15
     )
     assert until == START + timedelta(minutes=25)
     with db.session() as session:
@@ -152,7 +153,7 @@ def test_a_snoozed_reminder_is_sent_again_when_the_snooze_ends(db: Database, pla
 def test_reopening_re_arms_the_steps_still_to_do(db: Database, plan: Plan) -> None:
     clock = ManualClock(START)
     number = open_incident(db, plan, clock)
-    service = IncidentService(db, clock, on_enqueued=lambda: None)
+    service = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
     scanner = ReminderScanner(db, plan, clock)
 
     def run(command: Callable[[IncidentSnapshot, str, datetime], Change]) -> None:
@@ -221,7 +222,7 @@ def test_two_scanners_claim_each_reminder_exactly_once(database_url: str, plan: 
             snooze_step(
                 replicas[0],
                 clock,
-                plan.tz,
+                plan,
                 number=numbers[0],
                 step=Step.RESPOND,
                 user="U01ALICE",
@@ -255,5 +256,8 @@ def test_two_scanners_claim_each_reminder_exactly_once(database_url: str, plan: 
         ):
             expected.add((snap.number, r.step.value, r.level))
     assert {(r.incident_id, r.step, r.level) for r in rows} == expected
+    # Neither replica left a next-due time other than the rows say (later would lose one).
+    for number in numbers:
+        assert stored(replicas[1], number) == recomputed(replicas[1], plan, number)
     for db in replicas:
         db.dispose()

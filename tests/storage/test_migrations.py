@@ -1,10 +1,10 @@
 """The migrations on SQLite (batch mode) and PostgreSQL: they build the models' schema, and
-0004 / 0005 fill their new columns from what an existing database already holds."""
+0004 / 0005 / 0009 fill their new columns from what an existing database already holds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from bot.domain.clock import ManualClock
+from bot.domain.plan import Plan
+from bot.reminders.scan import ReminderScanner
 from bot.storage.db import Database
 from bot.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.storage.models import IncidentRow, InstallationRow
@@ -68,7 +71,7 @@ def add_entry(db: Database, number: int, at_: datetime, kind: str, entry: str) -
 
 def test_the_migrations_build_the_models_schema(empty: Database) -> None:
     upgrade(empty.engine)
-    assert current_revision(empty.engine) == head_revision() == "0007"
+    assert current_revision(empty.engine) == head_revision() == "0009"
     with empty.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -169,3 +172,24 @@ def test_the_alert_url_holds_a_long_link_and_a_downgrade_cuts_it(empty: Database
     with empty.engine.connect() as conn:
         stored = conn.execute(text("SELECT url FROM incident WHERE id = 1")).scalar_one()
     assert stored == long_url[:2000]
+
+
+def test_open_incidents_get_their_opening_as_next_due_until_the_first_scan(
+    empty: Database, plan: Plan
+) -> None:
+    """0009 cannot compute the time without the plan: the opening is a safe lower bound,
+    and the first scan stores the exact time."""
+    migrate_to(empty, "0006")
+    add_incident(empty, 1, at(25, 4))  # payment_failure sev2, respond within 10m
+    add_incident(empty, 2, at(25, 4))
+    with empty.engine.begin() as conn:
+        conn.execute(text("UPDATE incident SET status = 'closed' WHERE id = 2"))
+    upgrade(empty.engine)
+    with empty.session() as session:
+        rows = {r.id: r.next_due_at for r in session.exec(select(IncidentRow)).all()}
+    assert rows == {1: at(25, 4), 2: None}
+    clock = ManualClock(at(25, 4) + timedelta(minutes=1))
+    assert ReminderScanner(empty, plan, clock).scan() == []
+    with empty.session() as session:
+        row = session.get(IncidentRow, 1)
+        assert row is not None and row.next_due_at == at(25, 4) + timedelta(minutes=10)
