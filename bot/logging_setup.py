@@ -11,7 +11,12 @@ import logging
 import structlog
 
 
-def configure_logging(level: str = "info", fmt: str = "console") -> None:
+def configure_logging(
+    level: str = "info", fmt: str = "console", *, cache_loggers: bool = True
+) -> None:
+    """``cache_loggers``: each logger resolves its configuration once, on first use (cheaper
+    per line). Tests that run the CLI in-process turn it off, or a logger first used there
+    would ignore ``structlog.testing.capture_logs`` in later tests."""
     numeric = getattr(logging, level.upper(), logging.INFO)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -28,6 +33,6 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), format="%(name)s: %(message)s")

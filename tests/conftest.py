@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bot import cli as bot_cli
 from bot.app import OorApp, create_app
 from bot.config import Settings
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
+from bot.logging_setup import configure_logging
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.sandbox.workspace import seed_demo_workspace
 from bot.storage.db import Database
@@ -81,6 +84,15 @@ def db(database_url: str) -> Iterator[Database]:
     upgrade(database.engine)
     yield database
     database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _uncached_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI run in-process configures structlog; with cached loggers, a module's logger
+    first used then would escape ``capture_logs`` in every later test."""
+    monkeypatch.setattr(
+        bot_cli, "configure_logging", partial(configure_logging, cache_loggers=False)
+    )
 
 
 @pytest.fixture(scope="session")
