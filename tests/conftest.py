@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import OorApp, create_app
 from bot.config import Settings
+from bot.domain.clock import Clock
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
 from bot.sandbox.emulator import Emulator, EmulatorServer
@@ -88,13 +89,8 @@ def plan() -> Plan:
     return load_plan(EXAMPLE_PLAN)
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    """A fresh emulated workspace. Afterwards, every call the test made to it is checked
-    against Slack's spec and the manifest's scopes (see ``tests/contract.py``)."""
-    emu = Emulator(bot_token=BOT_TOKEN)
-    seed_demo_workspace(emu)
-    yield emu
+def assert_calls_keep_the_contract(emu: Emulator) -> None:
+    """Every call made to ``emu`` agrees with Slack's spec and the manifest's scopes."""
     problems = {
         problem
         for call in emu.calls
@@ -102,6 +98,16 @@ def emulator() -> Iterator[Emulator]:
         for problem in problems_with_call(call.method, call.args)
     }
     assert not problems, f"Slack API contract problems: {sorted(problems)}"
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A fresh emulated workspace. Afterwards, every call the test made to it is checked
+    against Slack's spec and the manifest's scopes (see ``tests/contract.py``)."""
+    emu = Emulator(bot_token=BOT_TOKEN)
+    seed_demo_workspace(emu)
+    yield emu
+    assert_calls_keep_the_contract(emu)
 
 
 @pytest.fixture
@@ -138,12 +144,20 @@ class RunningBot:
 
 
 def start_bot(
-    database_url: str, api_url: str, plan: Plan, **settings_overrides: object
+    database_url: str,
+    api_url: str,
+    plan: Plan,
+    *,
+    clock: Clock | None = None,
+    **settings_overrides: object,
 ) -> RunningBot:
     settings = make_settings(database_url, api_url, **settings_overrides)
     upgrade_url(settings.database_url)
     app = create_app(
-        settings, plan=plan, worker_options=WorkerOptions(threads=4, poll_interval=0.05)
+        settings,
+        plan=plan,
+        clock=clock,
+        worker_options=WorkerOptions(threads=4, poll_interval=0.05),
     )
     return RunningBot(app, ServerThread(app.asgi).start())
 

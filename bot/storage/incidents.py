@@ -148,6 +148,8 @@ def build_snapshot(
         channel_name=row.channel_name,
         board_ts=row.board_ts,
         event_count=row.event_count,
+        last_event_at=row.last_event_at,
+        last_event_title=row.last_event_title,
         steps=steps,
         roles=roles,
         resolved_at=row.resolved_at,
@@ -190,12 +192,6 @@ _SET_EVENT_RESULT = (
     .where(EVENT.c.id == bindparam("event_id"))
     .values(outcome=bindparam("outcome"), incident_id=bindparam("incident_id"))
 )
-_COUNT_EVENT = (
-    update(INCIDENT)
-    .where(INCIDENT.c.id == bindparam("incident_id"))
-    .values(event_count=INCIDENT.c.event_count + 1, updated_at=bindparam("now"))
-)
-_COUNT_EVENT_RAISING_SEVERITY = _COUNT_EVENT.values(severity=bindparam("severity"))
 _INSERT_STEPS = STEP.insert().returning(STEP.c.position)
 _INSERT_TIMELINE = TIMELINE.insert()
 
@@ -283,14 +279,3 @@ def insert_timeline(
         "text": text[:4000], "data": data,
     }  # fmt: skip
     conn.execute(_INSERT_TIMELINE, params)
-
-
-def count_grouped_event(
-    conn: Connection, incident_id: int, *, now: datetime, severity: str | None
-) -> None:
-    """One more event joined the (locked) incident; ``severity`` raises it if given."""
-    if severity is None:
-        conn.execute(_COUNT_EVENT, {"incident_id": incident_id, "now": now})
-    else:
-        params = {"incident_id": incident_id, "now": now, "severity": severity}
-        conn.execute(_COUNT_EVENT_RAISING_SEVERITY, params)
