@@ -100,6 +100,15 @@ def assert_calls_keep_the_contract(emu: Emulator) -> None:
     assert not problems, f"Slack API contract problems: {sorted(problems)}"
 
 
+def without_slack_rate_limits(emu: Emulator) -> None:
+    """For tests whose bot runs on a ManualClock: a job that met a 429 is put back by that
+    clock, which stands still while the test waits, and the test's clock jumps make the bot
+    post faster than Slack's per-channel rate. Slack's rates are tested where they matter
+    (tests/sandbox/emulator/test_faults.py, tests/slack/test_event_summary.py,
+    tests/integration/test_alert_storm.py)."""
+    emu.rate_limits.clear()
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     """A fresh emulated workspace. Afterwards, every call the test made to it is checked
