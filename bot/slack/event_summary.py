@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import structlog
+
 from bot.domain.clock import Clock
 from bot.domain.event_tally import SUMMARY_WINDOW, EventTally, tally_sentence
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import JobKind
-from bot.slack.gateway import SlackGateway, SlackPermanent
+from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
 from bot.slack.posting import post_once
 from bot.slack.text import escape
 from bot.slack.views import SlackMessage
@@ -26,6 +28,8 @@ from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.worker import JobHandler, NotReady
+
+log = structlog.get_logger(__name__)
 
 SUMMARY_ICON = "📈"
 SUMMARY_ACTOR = "monitoring"  # who the timeline says it was: the monitors, not a person
@@ -68,7 +72,14 @@ class EventSummaries:
         if tally is None:
             return  # nothing pending: an earlier summary took it
         text = f"{SUMMARY_ICON} {escape(tally_sentence(tally, self._plan.tz))}"
-        post_once(self._gateway, channel_id, SlackMessage(text=text), job)
+        try:
+            post_once(self._gateway, channel_id, SlackMessage(text=text), job)
+        except SlackCallError as exc:
+            if exc.error != "is_archived":
+                raise
+            # Closed and archived meanwhile: the timeline has the summary, nobody reads here.
+            log.info("event_summary_channel_archived", incident=number)
+            return
         self._again_if_pending(number)
 
     def _take(self, job: ClaimedJob) -> EventTally | None:

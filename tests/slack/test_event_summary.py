@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot.domain.clock import ManualClock
@@ -270,3 +271,18 @@ def test_events_before_the_channel_exists_are_in_its_first_summary(
     rig.at(103)  # the summary looked again after the channel was created
     rig.run()
     assert [line.split(",")[0] for line in rig.lines()] == ["📈 3 more monitoring events"]
+
+
+def test_a_summary_for_an_archived_channel_stays_in_the_timeline(
+    rig: Rig, emulator_server: EmulatorServer
+) -> None:
+    for i in range(2):
+        rig.at(1 + i)
+        rig.event()
+    WebClient(token=BOT_TOKEN, base_url=emulator_server.api_url).conversations_archive(
+        channel=rig.channel_id
+    )  # closed with archive_channel_on_close meanwhile
+    rig.at(31)
+    rig.run()
+    assert rig.lines() == [] and len(rig.timeline()) == 1
+    assert [j.state for j in rig.summary_jobs()] == ["done"]  # not retried for ever

@@ -18,13 +18,7 @@ from typing import Any
 
 from bot.sandbox.emulator import callbacks
 from bot.sandbox.emulator.args import Args
-from bot.sandbox.emulator.faults import (
-    SLACK_RATE_LIMITS,
-    FaultInjector,
-    FaultOutcome,
-    RateLimiter,
-    SlackRateLimits,
-)
+from bot.sandbox.emulator.faults import FaultInjector, FaultOutcome, RateLimiter
 from bot.sandbox.emulator.handlers_chat import add_message
 from bot.sandbox.emulator.handlers_conversations import new_channel
 from bot.sandbox.emulator.handlers_directory import user_record
@@ -58,10 +52,8 @@ class Emulator:
         bot_name: str = "oor-bot",
         scopes: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
-        slack_limits: SlackRateLimits | None = SLACK_RATE_LIMITS,
+        slack_rate_limits: bool = True,
     ) -> None:
-        """``slack_limits``: the rate limits enforced from the start and after every
-        :meth:`reset` (Slack's own by default; None for none)."""
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -73,10 +65,8 @@ class Emulator:
         self.scopes: frozenset[str] | None = None if scopes is None else frozenset(scopes)
         self.clock = clock
         self.faults = FaultInjector()
-        self.rate_limits = RateLimiter(clock)
-        self.slack_limits = slack_limits
-        if slack_limits is not None:
-            self.rate_limits.apply(slack_limits)
+        # Slack's own limits (faults.SLACK_RATE_LIMITS) unless turned off, also after reset().
+        self.rate_limits = RateLimiter(clock, slack=slack_rate_limits)
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._ws = self._fresh_workspace(base_url="")
@@ -303,15 +293,12 @@ class Emulator:
             return copy.deepcopy(self._ws.response_log)
 
     def reset(self) -> None:
-        """Back to a fresh workspace with only the bot user; faults and calls cleared, rate
-        limits back to ``slack_limits``."""
+        """Back to a fresh workspace with only the bot user; faults, limits and calls cleared."""
         with self._lock:
             self._ws = self._fresh_workspace(base_url=self._ws.base_url)
             self._calls.clear()
         self.faults.clear()
-        self.rate_limits.clear()
-        if self.slack_limits is not None:
-            self.rate_limits.apply(self.slack_limits)
+        self.rate_limits.reset()
 
     def snapshot(self) -> JSON:
         with self._lock:

@@ -158,12 +158,15 @@ class RateLimiter:
     """Sliding-window limits per method and token buckets per method and channel, driven
     by an injectable clock."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], *, slack: bool = False) -> None:
+        """``slack``: enforce :data:`SLACK_RATE_LIMITS` from the start and after reset()."""
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
         self._rates: dict[str, ChannelRate] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._defaults = SLACK_RATE_LIMITS if slack else None
+        self.reset()
 
     def set(self, method: str, calls: int, per_seconds: float) -> None:
         if calls < 1 or per_seconds <= 0:
@@ -185,10 +188,17 @@ class RateLimiter:
             self.set_per_channel(method, rate.per_second, rate.burst)
 
     def clear(self) -> None:
+        """No limits at all, Slack's own included."""
         with self._lock:
             self._windows.clear()
             self._rates.clear()
             self._buckets.clear()
+
+    def reset(self) -> None:
+        """Back to the limits it started with."""
+        self.clear()
+        if self._defaults is not None:
+            self.apply(self._defaults)
 
     def limits(self) -> dict[str, dict[str, float]]:
         with self._lock:

@@ -18,7 +18,7 @@ ALICE, BOB = "U01ALICE", "U02BOB"
 def server() -> Iterator[EmulatorServer]:
     # Method semantics, not rates: these tests post faster than Slack's one message a
     # second per channel, which test_faults.py tests on its own.
-    with EmulatorServer(Emulator(slack_limits=None)) as srv:
+    with EmulatorServer(Emulator(slack_rate_limits=False)) as srv:
         yield srv
 
 

@@ -196,7 +196,7 @@ def test_chat_update_has_its_tier_per_workspace() -> None:
 
 
 def test_slacks_limits_can_be_turned_off_for_tests_of_method_semantics() -> None:
-    emu = Emulator(slack_limits=None)
+    emu = Emulator(slack_rate_limits=False)
     with EmulatorServer(emu) as srv:
         client = WebClient(token="xoxb-test", base_url=srv.api_url)
         cid = client.conversations_create(name="inc-1")["channel"]["id"]
