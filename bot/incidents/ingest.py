@@ -15,14 +15,14 @@ severity raise (at most three per incident) and the first recovery of a window.
 This is the hottest write path, so it runs SQLAlchemy Core on a plain connection and lets
 the unique indexes decide with ``INSERT ... ON CONFLICT DO NOTHING``: a grouped event is
 four statements (lock the incident, store the event, count it, the coalesced jobs) with no
-savepoints, and within one delivery the lock and the jobs are taken once per incident, so
-an Alertmanager notification of thousands of alerts costs two statements per alert. A
+savepoints. Within one delivery the lock and the jobs are taken once per incident, and the
+events that are only counted are stored by multi-row inserts and counted by one UPDATE: an
+Alertmanager notification of 10,000 alerts of one group is about a dozen statements. A
 concurrent duplicate finds its key taken and changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,23 +91,33 @@ class _Delivery:
 
     locked: dict[str, tuple[int, str]] = field(default_factory=dict)
     enqueued: set[tuple[str, int]] = field(default_factory=set)
+    # Grouped events that only need counting, per incident in arrival order: stored with
+    # one multi-row INSERT and counted with one UPDATE, before anything else is done.
+    joining: dict[int, list[OorEvent]] = field(default_factory=dict)
 
 
 class IngestService:
-    def __init__(
-        self, db: Database, plan: Plan, *, summary_window: timedelta = SUMMARY_WINDOW
-    ) -> None:
+    def __init__(self, db: Database, plan: Plan) -> None:
         self._db = db
         self._plan = plan
-        self._window = summary_window
 
     def ingest(self, events: list[OorEvent], *, now: datetime) -> IngestResult:
         """Store ``events`` (one delivery) and return what happened, after the commit."""
         if not events:
             raise ValueError("no events")
         delivery = _Delivery()
+        results: list[IngestResult] = []
         with self._db.engine.begin() as conn:
-            results = [self._ingest_one(conn, event, now, delivery) for event in events]
+            for event in events:
+                # Lock the group's open incident first (when there is one), so the event row
+                # can be stored with its final outcome: the insert decides "new or duplicate".
+                incident = self._lock(conn, event.group_key, delivery) if event.group_key else None
+                if incident is not None and _only_counted(event, incident):
+                    delivery.joining.setdefault(incident[0], []).append(event)
+                    continue
+                results += self._store_joining(conn, now, delivery)  # in arrival order
+                results.append(self._ingest_one(conn, event, incident, now, delivery))
+            results += self._store_joining(conn, now, delivery)
         outcomes = {r.outcome for r in results}
         for outcome in _PRECEDENCE:
             if outcome in outcomes:
@@ -116,11 +126,13 @@ class IngestService:
         return IngestResult(results[0].incident_number, Outcome.IGNORED)
 
     def _ingest_one(
-        self, conn: Connection, event: OorEvent, now: datetime, delivery: _Delivery
+        self,
+        conn: Connection,
+        event: OorEvent,
+        incident: tuple[int, str] | None,
+        now: datetime,
+        delivery: _Delivery,
     ) -> IngestResult:
-        # Lock the group's open incident first (when there is one), so the event row can be
-        # stored with its final outcome: one statement decides "new or duplicate".
-        incident = self._lock(conn, event.group_key, delivery) if event.group_key else None
         try:
             if event.status is EventStatus.RESOLVED:
                 return self._recover(conn, event, incident, now, delivery)
@@ -153,20 +165,44 @@ class IngestService:
         """The new event row's id; :class:`_AlreadyStored` (before anything else is written)
         when this event was stored before: then it is a duplicate, whatever its path."""
         event_id = repo.insert_event(
-            conn,
-            {
-                "source": event.source,
-                "dedup_key": event.dedup_key,
-                "status": event.status.value,
-                "outcome": outcome.value,
-                "incident_id": incident_id,
-                "received_at": now,
-                "payload": _jsonable(event.payload),
-            },
+            conn, repo.event_values(event, now, outcome.value, incident_id)
         )
         if event_id is None:
             raise _AlreadyStored
         return event_id
+
+    def _store_joining(
+        self, conn: Connection, now: datetime, delivery: _Delivery
+    ) -> list[IngestResult]:
+        """Store and count the grouped events waiting in ``delivery``: per incident one
+        multi-row insert (the unique index skips those stored before) and one UPDATE."""
+        results: list[IngestResult] = []
+        for number, waiting in delivery.joining.items():
+            rows = [repo.event_values(e, now, Outcome.GROUPED.value, number) for e in waiting]
+            fresh = repo.insert_events(conn, rows)
+            stored: list[OorEvent] = []
+            repeated: list[OorEvent] = []
+            for event in waiting:
+                key = (event.source, event.dedup_key)
+                (stored if key in fresh else repeated).append(event)
+                fresh.discard(key)  # the same alert twice in one delivery: stored once
+            if stored:
+                event_tally.note_event(
+                    conn, number, now=now, headline=stored[-1].title, count=len(stored),
+                    grouped=True, recovered=False, tallied=True,
+                )  # fmt: skip
+                self._follow_up(conn, number, now, delivery, summary=True)
+                results += [IngestResult(number, Outcome.GROUPED)] * len(stored)
+            if repeated:
+                known = repo.stored_events_incidents(
+                    conn, [(e.source, e.dedup_key) for e in repeated]
+                )
+                results += [
+                    IngestResult(known.get((e.source, e.dedup_key)), Outcome.DUPLICATE)
+                    for e in repeated
+                ]
+        delivery.joining.clear()
+        return results
 
     def _open(
         self, conn: Connection, event: OorEvent, now: datetime, delivery: _Delivery
@@ -228,7 +264,7 @@ class IngestService:
             "occurred_at": event.occurred_at,
             "opened_at": now,
             "updated_at": now,
-            "details": _jsonable(
+            "details": repo.jsonable(
                 {
                     "payment_method": details.payment_method,
                     "merchant_id": details.merchant_id,
@@ -291,7 +327,7 @@ class IngestService:
         number = incident[0]
         self._store(conn, event, now, Outcome.RECOVERED, number)
         text = f"Monitor reports recovered: {event.title}"
-        key = f"{JobKind.POST_NOTICE}:{number}:recovered:{window_number(now, self._window)}"
+        key = f"{JobKind.POST_NOTICE}:{number}:recovered:{window_number(now)}"
         at_once = jobs.insert_jobs(conn, [self._notice(number, now, key, "recovered", text)]) == 1
         event_tally.note_event(
             conn, number, now=now, headline=event_headline(event.title, recovered=True),
@@ -335,7 +371,7 @@ class IngestService:
         else:
             wanted = [
                 (JobKind.REFRESH_BOARD_EVENTS, BOARD_REFRESH_DELAY),
-                (JobKind.SUMMARIZE_EVENTS, self._window),
+                (JobKind.SUMMARIZE_EVENTS, SUMMARY_WINDOW),
             ]
         rows = []
         for kind, delay in wanted:
@@ -347,6 +383,10 @@ class IngestService:
         jobs.insert_jobs(conn, rows)
 
 
-def _jsonable(value: Any) -> Any:
-    """Payloads go into JSON columns: make dates and decimals plain strings."""
-    return json.loads(json.dumps(value, default=str))
+def _only_counted(event: OorEvent, incident: tuple[int, str]) -> bool:
+    """A firing event that does not raise the open incident's severity: it is stored and
+    counted for the window's summary, nothing else (the common case of a storm)."""
+    if event.status is EventStatus.RESOLVED:
+        return False
+    raised = event.severity
+    return raised is None or _severity_rank(raised) >= _severity_rank(Severity(incident[1]))

@@ -11,7 +11,6 @@ the line it already posted), so each event is told exactly once whatever fails w
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 import structlog
 
@@ -44,14 +43,12 @@ class EventSummaries:
         plan: Plan,
         clock: Clock,
         on_enqueued: Callable[[], None] = lambda: None,
-        window: timedelta = SUMMARY_WINDOW,
     ) -> None:
         self._db = db
         self._gateway = gateway
         self._plan = plan
         self._clock = clock
         self._on_enqueued = on_enqueued
-        self._window = window
 
     def handlers(self) -> dict[str, JobHandler]:
         return {JobKind.SUMMARIZE_EVENTS: self.summarize}
@@ -109,7 +106,7 @@ class EventSummaries:
                 return
             row = jobs.coalesced_job_values(
                 JobKind.SUMMARIZE_EVENTS, now=self._clock.now(), incident_id=number,
-                delay=self._window,
+                delay=SUMMARY_WINDOW,
             )  # fmt: skip
             added = jobs.insert_jobs(conn, [row])
         if added:

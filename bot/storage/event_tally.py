@@ -34,23 +34,24 @@ def _note_event(*, grouped: bool, tallied: bool, raises: bool) -> Update:
     """
     pending = INCIDENT.c.pending_events
     recovered = bindparam("recovered", type_=Integer())
+    count = bindparam("count", type_=Integer())
     values: dict[str, Any] = {
         "updated_at": bindparam("now"),
         "last_event_at": bindparam("now"),
         "last_event_title": bindparam("headline"),
     }
     if grouped:
-        values["event_count"] = INCIDENT.c.event_count + 1
+        values["event_count"] = INCIDENT.c.event_count + count
     if raises:
         values["severity"] = bindparam("severity")
     if tallied:
-        values["pending_events"] = pending + 1
+        values["pending_events"] = pending + count
         values["pending_recovered"] = INCIDENT.c.pending_recovered + recovered
         values["pending_since"] = func.coalesce(
             INCIDENT.c.pending_since, bindparam("since", type_=UtcDateTime())
         )
     else:
-        values["pending_events"] = case((pending > 0, pending + 1), else_=0)
+        values["pending_events"] = case((pending > 0, pending + count), else_=0)
         values["pending_recovered"] = case(
             (pending > 0, INCIDENT.c.pending_recovered + recovered), else_=0
         )
@@ -67,14 +68,17 @@ def note_event(
     recovered: bool,
     tallied: bool,
     severity: str | None = None,
+    count: int = 1,
 ) -> None:
-    """One more monitoring event joined the (locked) incident; ``severity`` raises it."""
+    """``count`` more monitoring events joined the (locked) incident, the latest with
+    ``headline``; all recoveries if ``recovered``. ``severity`` raises it."""
     stmt = _note_event(grouped=grouped, tallied=tallied, raises=severity is not None)
     params: dict[str, Any] = {
         "incident_id": incident_id,
         "now": now,
         "headline": headline[:200],
-        "recovered": int(recovered),
+        "count": count,
+        "recovered": count if recovered else 0,
     }
     if tallied:
         params["since"] = now

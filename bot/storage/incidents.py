@@ -7,6 +7,7 @@ no flushes, and ``INSERT ... ON CONFLICT DO NOTHING`` where a unique index decid
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
+from bot.domain.events import OorEvent
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.types import (
     CauseCategory,
@@ -203,6 +205,19 @@ def _insert_event(dialect: str) -> Insert:
 
 
 @cache
+def _insert_events(dialect: str) -> Insert:
+    stmt = insert_ignoring_conflicts(dialect, EVENT, unique=["source", "dedup_key"])
+    return stmt.returning(EVENT.c.source, EVENT.c.dedup_key)
+
+
+_IN_CHUNK = 1000  # keys per IN (...): well within both databases' parameter limits
+_STORED_EVENTS_INCIDENTS = core_select(EVENT.c.dedup_key, EVENT.c.incident_id).where(
+    EVENT.c.source == bindparam("source"),
+    EVENT.c.dedup_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+@cache
 def _insert_incident(dialect: str) -> Insert:
     stmt = insert_ignoring_conflicts(
         dialect, INCIDENT, unique=["group_key"], where=OPEN_GROUP_PREDICATE
@@ -229,6 +244,26 @@ def lock_open_by_group(conn: Connection, group_key: str) -> tuple[int, str] | No
     return (int(row.id), str(row.severity)) if row else None
 
 
+def jsonable(value: Any) -> Any:
+    """Payloads go into JSON columns: make dates and decimals plain strings."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def event_values(
+    event: OorEvent, now: datetime, outcome: str, incident_id: int | None
+) -> dict[str, Any]:
+    """An ``event`` row, for :func:`insert_event` and :func:`insert_events`."""
+    return {
+        "source": event.source,
+        "dedup_key": event.dedup_key,
+        "status": event.status.value,
+        "outcome": outcome,
+        "incident_id": incident_id,
+        "received_at": now,
+        "payload": jsonable(event.payload),
+    }
+
+
 def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
     """Store an event unless its (source, dedup_key) is already stored; its id, or None.
 
@@ -237,6 +272,32 @@ def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
     """
     added = conn.execute(_insert_event(conn.dialect.name), values).scalar_one_or_none()
     return int(added) if added is not None else None
+
+
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Store the events whose (source, dedup_key) is not stored yet, in multi-row INSERTs
+    (SQLAlchemy's insertmanyvalues); the keys of those stored now."""
+    if not rows:
+        return set()
+    added = conn.execute(_insert_events(conn.dialect.name), rows).all()
+    return {(str(r.source), str(r.dedup_key)) for r in added}
+
+
+def stored_events_incidents(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int | None]:
+    """The incident each stored event belongs to, by (source, dedup_key)."""
+    found: dict[tuple[str, str], int | None] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, dedup_key in keys:
+        by_source[source].append(dedup_key)
+    for source, dedup_keys in by_source.items():
+        for start in range(0, len(dedup_keys), _IN_CHUNK):
+            chunk = dedup_keys[start : start + _IN_CHUNK]
+            params = {"source": source, "keys": chunk}
+            for row in conn.execute(_STORED_EVENTS_INCIDENTS, params):
+                found[(source, str(row.dedup_key))] = row.incident_id
+    return found
 
 
 def stored_event_incident(conn: Connection, source: str, dedup_key: str) -> int | None:

@@ -159,10 +159,37 @@ def test_a_notification_of_many_alerts_is_one_lock_and_one_set_of_jobs(
     assert kinds == sorted(
         [JobKind.CREATE_CHANNEL, JobKind.SUMMARIZE_EVENTS, JobKind.REFRESH_BOARD_EVENTS]
     )
-    # The 49 grouped alerts: store and count each; the lock and the jobs only once.
+    # The 49 grouped alerts: one multi-row insert, one count, one set of jobs.
     assert sum("FOR UPDATE" in s for s in statements) <= 1
     assert sum(s.lstrip().upper().startswith("INSERT INTO JOB") for s in statements) == 2
-    assert len(statements) <= 2 * 49 + 10
+    assert sum(s.lstrip().upper().startswith("INSERT INTO EVENT") for s in statements) == 2
+    assert len(statements) <= 12
+
+
+def test_a_delivery_keeps_its_order_and_stores_each_alert_once(db: Database, plan: Plan) -> None:
+    service = IngestService(db, plan)
+    service.ingest([_event("a", group_key="g", severity=Severity.SEV3)], now=NOW)
+    delivery = [
+        _event("b", group_key="g", title="quiet 1"),
+        _event("b", group_key="g", title="quiet 1, again in the same delivery"),
+        _event("c", group_key="g", title="raises", severity=Severity.SEV1),
+        _event("d", group_key="g", title="quiet 2", severity=Severity.SEV2),  # below SEV1 now
+        _event("a", group_key="g", title="the opening one, resent"),
+    ]
+    assert service.ingest(delivery, now=NOW).outcome is Outcome.GROUPED
+    with db.session() as session:
+        incident = session.exec(select(IncidentRow)).one()
+        kinds = [t.kind for t in session.exec(select(TimelineRow).order_by(col(TimelineRow.id)))]
+        stored = session.exec(select(EventRow.dedup_key).order_by(col(EventRow.id))).all()
+    assert stored == ["a", "b", "c", "d"]
+    assert (incident.event_count, incident.severity) == (4, "sev1")
+    # "quiet 1" was pending when the raise came, so the summary covers all three.
+    assert (incident.pending_events, incident.last_event_title) == (3, "quiet 2")
+    assert kinds == ["opened", "severity"]
+    again = service.ingest(delivery, now=NOW)
+    assert again == IngestResult(incident.id, Outcome.DUPLICATE)
+    with db.session() as session:
+        assert session.exec(select(IncidentRow.event_count)).one() == 4
 
 
 def test_concurrent_redeliveries_of_a_grouped_event_add_nothing(db: Database, plan: Plan) -> None:
