@@ -14,6 +14,7 @@ import pytest
 from bot import cli as bot_cli
 from bot.app import OorApp, create_app
 from bot.config import Settings
+from bot.domain.clock import Clock
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
 from bot.logging_setup import configure_logging
@@ -100,15 +101,8 @@ def plan() -> Plan:
     return load_plan(EXAMPLE_PLAN)
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    """A fresh emulated workspace granting the bot exactly manifest.yml's scopes, as Slack
-    would after installing the app. Afterwards, every call the test made to it is checked
-    against Slack's spec and, with the scopes it needed for its arguments and target,
-    against the manifest (see ``tests/contract.py``)."""
-    emu = Emulator(bot_token=BOT_TOKEN, scopes=manifest_bot_scopes())
-    seed_demo_workspace(emu)
-    yield emu
+def assert_calls_keep_the_contract(emu: Emulator) -> None:
+    """Every call made to ``emu`` agrees with Slack's spec and the manifest's scopes."""
     problems = {
         problem
         for call in emu.calls
@@ -116,6 +110,27 @@ def emulator() -> Iterator[Emulator]:
         for problem in problems_with_call(call.method, call.args, call.needed_scopes)
     }
     assert not problems, f"Slack API contract problems: {sorted(problems)}"
+
+
+def without_slack_rate_limits(emu: Emulator) -> None:
+    """For tests whose bot runs on a ManualClock: a job that met a 429 is put back by that
+    clock, which stands still while the test waits, and the test's clock jumps make the bot
+    post faster than Slack's per-channel rate. Slack's rates are tested where they matter
+    (tests/sandbox/emulator/test_faults.py, tests/slack/test_event_summary.py,
+    tests/integration/test_alert_storm.py)."""
+    emu.rate_limits.clear()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A fresh emulated workspace granting the bot exactly manifest.yml's scopes, as Slack
+    would after installing the app, with Slack's rate limits. Afterwards, every call the test
+    made to it is checked against Slack's spec and, with the scopes it needed for its
+    arguments and target, against the manifest (see ``tests/contract.py``)."""
+    emu = Emulator(bot_token=BOT_TOKEN, scopes=manifest_bot_scopes())
+    seed_demo_workspace(emu)
+    yield emu
+    assert_calls_keep_the_contract(emu)
 
 
 @pytest.fixture
@@ -152,12 +167,20 @@ class RunningBot:
 
 
 def start_bot(
-    database_url: str, api_url: str, plan: Plan, **settings_overrides: object
+    database_url: str,
+    api_url: str,
+    plan: Plan,
+    *,
+    clock: Clock | None = None,
+    **settings_overrides: object,
 ) -> RunningBot:
     settings = make_settings(database_url, api_url, **settings_overrides)
     upgrade_url(settings.database_url)
     app = create_app(
-        settings, plan=plan, worker_options=WorkerOptions(threads=4, poll_interval=0.05)
+        settings,
+        plan=plan,
+        clock=clock,
+        worker_options=WorkerOptions(threads=4, poll_interval=0.05),
     )
     return RunningBot(app, ServerThread(app.asgi).start())
 

@@ -61,6 +61,8 @@ class IncidentSnapshot:
     channel_name: str | None = None
     board_ts: str | None = None
     event_count: int = 1
+    last_event_at: datetime | None = None  # the latest grouped or recovered event
+    last_event_title: str | None = None  # its headline
     steps: tuple[StepRecord, ...] = ()
     roles: dict[Role, str] = field(default_factory=dict)
     resolved_at: datetime | None = None

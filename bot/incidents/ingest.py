@@ -6,28 +6,42 @@ same group (unique among open incidents), writes the timeline, and enqueues the 
 side effects in the outbox. Only after the commit does the webhook answer 202; the outbox
 worker does the Slack work afterwards, with retries.
 
+Grouped and recovered events are summarised, not narrated (an alert storm must not bury
+the channel): each is counted on its incident, and one delayed, coalesced summary job per
+incident tells the channel and the timeline about all of a window's events in one line
+(:mod:`bot.domain.event_tally`). Only what changes how people work is said at once: a
+severity raise (at most three per incident) and the first recovery of a window.
+
 This is the hottest write path, so it runs SQLAlchemy Core on a plain connection and lets
 the unique indexes decide with ``INSERT ... ON CONFLICT DO NOTHING``: a grouped event is
-five statements (lock the incident, store the event, count it, the timeline entry, the
-jobs) with no savepoints. A concurrent duplicate finds its key taken and changes nothing.
+four statements (lock the incident, store the event, count it, the coalesced jobs) with no
+savepoints. Within one delivery the lock and the jobs are taken once per incident, and the
+events that are only counted are stored by multi-row inserts and counted by one UPDATE: an
+Alertmanager notification of 10,000 alerts of one group is about a dozen statements. A
+concurrent duplicate finds its key taken and changes nothing.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from bot.domain.event_tally import (
+    BOARD_REFRESH_DELAY,
+    SUMMARY_WINDOW,
+    event_headline,
+    window_number,
+)
 from bot.domain.events import EventStatus, OorEvent
 from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Severity, incident_key
 from bot.incidents.job_kinds import JobKind
+from bot.storage import event_tally, jobs, next_due
 from bot.storage import incidents as repo
-from bot.storage import jobs, next_due
 from bot.storage.db import Database
 
 
@@ -69,6 +83,19 @@ def _severity_rank(severity: Severity) -> int:
     return list(Severity).index(severity)
 
 
+@dataclass
+class _Delivery:
+    """What one delivery's transaction already holds: the open incidents it locked, by
+    group key, with their severity as this transaction left it, and the coalesced jobs it
+    enqueued. Neither can change under it until it commits, so each is done once."""
+
+    locked: dict[str, tuple[int, str]] = field(default_factory=dict)
+    enqueued: set[tuple[str, int]] = field(default_factory=set)
+    # Grouped events that only need counting, per incident in arrival order: stored with
+    # one multi-row INSERT and counted with one UPDATE, before anything else is done.
+    joining: dict[int, list[OorEvent]] = field(default_factory=dict)
+
+
 class IngestService:
     def __init__(self, db: Database, plan: Plan) -> None:
         self._db = db
@@ -78,8 +105,19 @@ class IngestService:
         """Store ``events`` (one delivery) and return what happened, after the commit."""
         if not events:
             raise ValueError("no events")
+        delivery = _Delivery()
+        results: list[IngestResult] = []
         with self._db.engine.begin() as conn:
-            results = [self._ingest_one(conn, event, now) for event in events]
+            for event in events:
+                # Lock the group's open incident first (when there is one), so the event row
+                # can be stored with its final outcome: the insert decides "new or duplicate".
+                incident = self._lock(conn, event.group_key, delivery) if event.group_key else None
+                if incident is not None and _only_counted(event, incident):
+                    delivery.joining.setdefault(incident[0], []).append(event)
+                    continue
+                results += self._store_joining(conn, now, delivery)  # in arrival order
+                results.append(self._ingest_one(conn, event, incident, now, delivery))
+            results += self._store_joining(conn, now, delivery)
         outcomes = {r.outcome for r in results}
         for outcome in _PRECEDENCE:
             if outcome in outcomes:
@@ -87,20 +125,34 @@ class IngestService:
                 return IngestResult(number, outcome)
         return IngestResult(results[0].incident_number, Outcome.IGNORED)
 
-    def _ingest_one(self, conn: Connection, event: OorEvent, now: datetime) -> IngestResult:
-        # Lock the group's open incident first (when there is one), so the event row can be
-        # stored with its final outcome: one statement decides "new or duplicate".
-        incident = repo.lock_open_by_group(conn, event.group_key) if event.group_key else None
+    def _ingest_one(
+        self,
+        conn: Connection,
+        event: OorEvent,
+        incident: tuple[int, str] | None,
+        now: datetime,
+        delivery: _Delivery,
+    ) -> IngestResult:
         try:
             if event.status is EventStatus.RESOLVED:
-                return self._recover(conn, event, incident, now)
+                return self._recover(conn, event, incident, now, delivery)
             if incident is None:
-                return self._open(conn, event, now)
+                return self._open(conn, event, now, delivery)
             event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
-            return self._join(conn, event, event_id, incident, now)
+            return self._join(conn, event, event_id, incident, now, delivery)
         except _AlreadyStored:
             number = repo.stored_event_incident(conn, event.source, event.dedup_key)
             return IngestResult(number, Outcome.DUPLICATE)
+
+    @staticmethod
+    def _lock(conn: Connection, group_key: str, delivery: _Delivery) -> tuple[int, str] | None:
+        """The group's open incident, locked for this transaction (once per delivery)."""
+        incident = delivery.locked.get(group_key)
+        if incident is None:
+            incident = repo.lock_open_by_group(conn, group_key)
+            if incident is not None:
+                delivery.locked[group_key] = incident
+        return incident
 
     def _store(
         self,
@@ -113,22 +165,48 @@ class IngestService:
         """The new event row's id; :class:`_AlreadyStored` (before anything else is written)
         when this event was stored before: then it is a duplicate, whatever its path."""
         event_id = repo.insert_event(
-            conn,
-            {
-                "source": event.source,
-                "dedup_key": event.dedup_key,
-                "status": event.status.value,
-                "outcome": outcome.value,
-                "incident_id": incident_id,
-                "received_at": now,
-                "payload": _jsonable(event.payload),
-            },
+            conn, repo.event_values(event, now, outcome.value, incident_id)
         )
         if event_id is None:
             raise _AlreadyStored
         return event_id
 
-    def _open(self, conn: Connection, event: OorEvent, now: datetime) -> IngestResult:
+    def _store_joining(
+        self, conn: Connection, now: datetime, delivery: _Delivery
+    ) -> list[IngestResult]:
+        """Store and count the grouped events waiting in ``delivery``: per incident one
+        multi-row insert (the unique index skips those stored before) and one UPDATE."""
+        results: list[IngestResult] = []
+        for number, waiting in delivery.joining.items():
+            rows = [repo.event_values(e, now, Outcome.GROUPED.value, number) for e in waiting]
+            fresh = repo.insert_events(conn, rows)
+            stored: list[OorEvent] = []
+            repeated: list[OorEvent] = []
+            for event in waiting:
+                key = (event.source, event.dedup_key)
+                (stored if key in fresh else repeated).append(event)
+                fresh.discard(key)  # the same alert twice in one delivery: stored once
+            if stored:
+                event_tally.note_event(
+                    conn, number, now=now, headline=stored[-1].title, count=len(stored),
+                    grouped=True, recovered=False, tallied=True,
+                )  # fmt: skip
+                self._follow_up(conn, number, now, delivery, summary=True)
+                results += [IngestResult(number, Outcome.GROUPED)] * len(stored)
+            if repeated:
+                known = repo.stored_events_incidents(
+                    conn, [(e.source, e.dedup_key) for e in repeated]
+                )
+                results += [
+                    IngestResult(known.get((e.source, e.dedup_key)), Outcome.DUPLICATE)
+                    for e in repeated
+                ]
+        delivery.joining.clear()
+        return results
+
+    def _open(
+        self, conn: Connection, event: OorEvent, now: datetime, delivery: _Delivery
+    ) -> IngestResult:
         event_id = self._store(conn, event, now, Outcome.OPENED, None)
         for _ in range(_OPEN_ATTEMPTS):
             number = repo.insert_incident(conn, self._new_incident(event, now))
@@ -136,12 +214,14 @@ class IngestService:
                 break
             # Another delivery of the same group opened it a moment ago: join it.
             assert event.group_key is not None
-            winner = repo.lock_open_by_group(conn, event.group_key)
+            winner = self._lock(conn, event.group_key, delivery)
             if winner is not None:
                 repo.set_event_result(conn, event_id, Outcome.GROUPED.value, winner[0])
-                return self._join(conn, event, event_id, winner, now)
+                return self._join(conn, event, event_id, winner, now, delivery)
         else:
             raise RuntimeError(f"could not open or join an incident for {event.group_key!r}")
+        if event.group_key:
+            delivery.locked[event.group_key] = (number, self._new_severity(event).value)
         repo.insert_steps(conn, number)
         repo.insert_timeline(
             conn,
@@ -166,10 +246,12 @@ class IngestService:
         repo.set_event_result(conn, event_id, Outcome.OPENED.value, number)
         return IngestResult(number, Outcome.OPENED)
 
+    def _new_severity(self, event: OorEvent) -> Severity:
+        return event.severity or self._plan.for_type(event.type).severity
+
     def _new_incident(self, event: OorEvent, now: datetime) -> dict[str, Any]:
-        type_plan = self._plan.for_type(event.type)
         details = event.details
-        severity = event.severity or type_plan.severity
+        severity = self._new_severity(event)
         return {
             "type": event.type.value,
             "title": event.title[:200],
@@ -184,7 +266,7 @@ class IngestService:
             "opened_at": now,
             "updated_at": now,
             "next_due_at": next_due.for_new_incident(self._plan, event.type, severity, now),
-            "details": _jsonable(
+            "details": repo.jsonable(
                 {
                     "payment_method": details.payment_method,
                     "merchant_id": details.merchant_id,
@@ -204,17 +286,31 @@ class IngestService:
         event_id: int,
         incident: tuple[int, str],
         now: datetime,
+        delivery: _Delivery,
     ) -> IngestResult:
-        """Add the stored event to the locked open incident of its group."""
+        """Add the stored event to the locked open incident of its group: counted, and
+        told in the window's summary unless it raises the severity (said at once)."""
         number, severity = incident
-        text = f"Related event grouped into this incident: {event.title}"
         current = Severity(severity)
-        raised = None
-        if event.severity and _severity_rank(event.severity) < _severity_rank(current):
-            raised = event.severity.value
-            text += f" (severity raised {current.label} → {event.severity.label})"
-        repo.count_grouped_event(conn, number, now=now, severity=raised)
-        self._announce(conn, event, event_id, number, now, "grouped", text)
+        raised = event.severity
+        if raised is None or _severity_rank(raised) >= _severity_rank(current):
+            event_tally.note_event(
+                conn, number, now=now, headline=event.title,
+                grouped=True, recovered=False, tallied=True,
+            )  # fmt: skip
+            self._follow_up(conn, number, now, delivery, summary=True)
+            return IngestResult(number, Outcome.GROUPED)
+        assert event.group_key is not None
+        delivery.locked[event.group_key] = (number, raised.value)
+        event_tally.note_event(
+            conn, number, now=now, headline=event.title,
+            grouped=True, recovered=False, tallied=False, severity=raised.value,
+        )  # fmt: skip
+        text = f"Severity raised {current.label} → {raised.label} by a related event: {event.title}"
+        notice = self._notice(number, now, f"{JobKind.POST_NOTICE}:{event_id}", "severity", text)
+        jobs.insert_jobs(conn, [notice])
+        self._timeline(conn, event, number, now, "severity", text)
+        self._follow_up(conn, number, now, delivery, summary=False)
         return IngestResult(number, Outcome.GROUPED)
 
     def _recover(
@@ -223,28 +319,38 @@ class IngestService:
         event: OorEvent,
         incident: tuple[int, str] | None,
         now: datetime,
+        delivery: _Delivery,
     ) -> IngestResult:
+        """A monitor reports recovery. The first recovery of a window is said at once (its
+        notice is keyed by the window); the others are told in the window's summary."""
         if incident is None:
             self._store(conn, event, now, Outcome.IGNORED, None)
             return IngestResult(None, Outcome.IGNORED)
         number = incident[0]
-        event_id = self._store(conn, event, now, Outcome.RECOVERED, number)
+        self._store(conn, event, now, Outcome.RECOVERED, number)
         text = f"Monitor reports recovered: {event.title}"
-        self._announce(conn, event, event_id, number, now, "recovered", text)
+        key = f"{JobKind.POST_NOTICE}:{number}:recovered:{window_number(now)}"
+        at_once = jobs.insert_jobs(conn, [self._notice(number, now, key, "recovered", text)]) == 1
+        event_tally.note_event(
+            conn, number, now=now, headline=event_headline(event.title, recovered=True),
+            grouped=False, recovered=True, tallied=not at_once,
+        )  # fmt: skip
+        if at_once:
+            self._timeline(conn, event, number, now, "recovered", text)
+        self._follow_up(conn, number, now, delivery, summary=not at_once)
         return IngestResult(number, Outcome.RECOVERED)
 
-    def _announce(
-        self,
-        conn: Connection,
-        event: OorEvent,
-        event_id: int,
-        number: int,
-        now: datetime,
-        kind: str,
-        text: str,
+    @staticmethod
+    def _notice(number: int, now: datetime, key: str, kind: str, text: str) -> dict[str, Any]:
+        payload = {"text": text, "kind": kind}
+        return jobs.job_values(
+            JobKind.POST_NOTICE, now=now, dedup_key=key, incident_id=number, payload=payload
+        )
+
+    @staticmethod
+    def _timeline(
+        conn: Connection, event: OorEvent, number: int, now: datetime, kind: str, text: str
     ) -> None:
-        """The timeline entry, its channel notice (keyed by the event row: once per event)
-        and a board refresh, absorbed by one already waiting for the incident."""
         repo.insert_timeline(
             conn,
             number,
@@ -254,21 +360,35 @@ class IngestService:
             text=text,
             data={"event_id": event.dedup_key},
         )
-        jobs.insert_jobs(
-            conn,
-            [
-                jobs.job_values(
-                    JobKind.POST_NOTICE,
-                    now=now,
-                    dedup_key=f"{JobKind.POST_NOTICE}:{event_id}",
-                    incident_id=number,
-                    payload={"text": text, "kind": kind},
-                ),
-                jobs.coalesced_job_values(JobKind.REFRESH_BOARD, now=now, incident_id=number),
-            ],
-        )
+
+    def _follow_up(
+        self, conn: Connection, number: int, now: datetime, delivery: _Delivery, *, summary: bool
+    ) -> None:
+        """A board refresh and (for a tallied event) the window's summary: coalesced, so a
+        job already waiting for the incident absorbs them; once per delivery. Both wait,
+        absorbing what arrives meanwhile: the summary a window, the board a few seconds
+        (what is said at once refreshes the board at once too)."""
+        if not summary:
+            wanted = [(JobKind.REFRESH_BOARD, timedelta(0))]
+        else:
+            wanted = [
+                (JobKind.REFRESH_BOARD_EVENTS, BOARD_REFRESH_DELAY),
+                (JobKind.SUMMARIZE_EVENTS, SUMMARY_WINDOW),
+            ]
+        rows = []
+        for kind, delay in wanted:
+            if (kind, number) not in delivery.enqueued:
+                delivery.enqueued.add((kind, number))
+                rows.append(
+                    jobs.coalesced_job_values(kind, now=now, incident_id=number, delay=delay)
+                )
+        jobs.insert_jobs(conn, rows)
 
 
-def _jsonable(value: Any) -> Any:
-    """Payloads go into JSON columns: make dates and decimals plain strings."""
-    return json.loads(json.dumps(value, default=str))
+def _only_counted(event: OorEvent, incident: tuple[int, str]) -> bool:
+    """A firing event that does not raise the open incident's severity: it is stored and
+    counted for the window's summary, nothing else (the common case of a storm)."""
+    if event.status is EventStatus.RESOLVED:
+        return False
+    raised = event.severity
+    return raised is None or _severity_rank(raised) >= _severity_rank(Severity(incident[1]))

@@ -14,6 +14,10 @@ class JobKind(StrEnum):
     ANNOUNCE = "announce"  # one line in the plan's broadcast channel
     POST_NOTICE = "post_notice"  # a one-line message in the incident channel
     REFRESH_BOARD = "refresh_board"  # chat.update of the pinned board
+    # The same, for grouped events: delayed a little, so a storm refreshes it a few times
+    # a minute; a key of its own, so a waiting one never delays a step change's refresh.
+    REFRESH_BOARD_EVENTS = "refresh_board_events"
+    SUMMARIZE_EVENTS = "summarize_events"  # one line for the events of a window (a storm)
     ARCHIVE_CHANNEL = "archive_channel"  # on close, when the plan says archive_channel_on_close
 
 

@@ -33,6 +33,7 @@ from bot.postmortems.durations import Durations, compute_durations, done_at, for
 from bot.postmortems.impact import impact_facts, impact_rows
 from bot.postmortems.model import NOTE_FIELDS, ActionItem, Postmortem, ReviewNotes
 from bot.postmortems.text import MISSING, inline, paragraph
+from bot.postmortems.timeline import fold_event_runs
 from bot.resources import TEMPLATES_DIR
 
 TEMPLATE_NAME = "postmortem.md.j2"
@@ -194,6 +195,18 @@ def _timeline_lines(timeline: Sequence[TimelineEntry], tz: ZoneInfo, people: _Pe
     return lines
 
 
+def _monitoring(snapshot: IncidentSnapshot, clock: _Clock) -> str:
+    """One sentence on the incident's monitoring events, when it had more than one."""
+    if snapshot.event_count <= 1 and snapshot.last_event_at is None:
+        return ""
+    last = snapshot.last_event_at or snapshot.opened_at
+    return (
+        f"The monitors sent {snapshot.event_count:,} events, first at "
+        f"{clock.at(snapshot.opened_at)}, last at {clock.at(last)}; the timeline tells "
+        "them one summary line at a time, and every event is stored."
+    )
+
+
 def _action_rows(action_items: Sequence[ActionItem], people: _People) -> list[dict[str, str]]:
     return [
         {
@@ -283,6 +296,7 @@ def compile_postmortem(
     impact = impact_facts(snapshot.details, snapshot.event_count, notifications_sent)
     notes = notes or ReviewNotes()
     s = snapshot
+    shown = fold_event_runs(timeline, tz)  # a storm from before summaries: a few lines too
     context: dict[str, Any] = {
         "incident": {
             "key": s.key,
@@ -317,8 +331,9 @@ def compile_postmortem(
         "steps": _step_rows(s, plan, clock, people),
         "people": _people_rows(s, timeline, action_items, people),
         "action_items": _action_rows(action_items, people),
-        "timeline": _timeline_lines(timeline, tz, people),
-        "timeline_count": len(timeline),
+        "timeline": _timeline_lines(shown, tz, people),
+        "timeline_count": len(shown),
+        "monitoring": _monitoring(s, clock),
     }
     markdown = _template().render(context)
     facts = {

@@ -19,6 +19,7 @@ from bot.domain.plan import Plan
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
 from bot.slack.channels import ChannelIds, call_joining, find_channel
 from bot.slack.directory import Directory
+from bot.slack.event_summary import EventSummaries
 from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
 from bot.slack.posting import post_once
 from bot.slack.text import channel_link, escape, local_time, mention, truncate
@@ -67,6 +68,7 @@ class ChannelSetup:
         self._clock = clock
         self._on_enqueued = on_enqueued
         self._channel_ids = ChannelIds(gateway)
+        self._summaries = EventSummaries(db, gateway, plan, clock, on_enqueued)
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -78,6 +80,8 @@ class ChannelSetup:
             JobKind.ANNOUNCE: self.announce,
             JobKind.POST_NOTICE: self.post_notice,
             JobKind.REFRESH_BOARD: self.refresh_board,
+            JobKind.REFRESH_BOARD_EVENTS: self.refresh_board,
+            **self._summaries.handlers(),
         }
 
     # -- helpers -----------------------------------------------------------------
@@ -289,7 +293,7 @@ class ChannelSetup:
 
     # -- messages ------------------------------------------------------------------------
     def post_notice(self, job: ClaimedJob) -> None:
-        # One per grouped event, so the most frequent job: it reads only the channel id.
+        # Frequent (every step change says so in the channel): it reads only the channel id.
         assert job.incident_id is not None
         with self._db.engine.connect() as conn:
             try:

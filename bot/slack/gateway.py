@@ -3,7 +3,9 @@
 It classifies failures so callers can do the right thing durably:
 
 - :class:`SlackRateLimited` (HTTP 429): retry after ``Retry-After`` seconds. The gateway
-  also remembers the cool-down per method so other work doesn't hammer the same limit.
+  also remembers the cool-down so other work doesn't hammer the same limit: per method and
+  channel for the methods Slack limits per channel (posting), so a storm in one incident's
+  channel does not hold up another's; per method for everything else.
 - :class:`SlackTransient` (5xx, timeouts, connection errors): retry with backoff. Short
   blips are already retried in place by slack_sdk's own retry handlers.
 - :class:`SlackPermanent` (``invalid_auth``, ``missing_scope``, ...): a person must fix
@@ -53,6 +55,28 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
+
+
+# Posting methods: Slack limits chat.postMessage per channel (about one message a second,
+# tests/fixtures/slack_methods/NOTES.md "Rate limits"), so their cool-downs are per channel.
+CHANNEL_SCOPED_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "chat.delete",
+        "chat.meMessage",
+        "chat.scheduleMessage",
+    }
+)
+
+
+def cooldown_key(method: str, args: dict[str, Any]) -> str:
+    """What a 429 cools down: ``chat.postMessage C123`` for posting, else the method."""
+    channel = args.get("channel")
+    if method in CHANNEL_SCOPED_METHODS and isinstance(channel, str) and channel:
+        return f"{method} {channel}"
+    return method
 
 
 class SlackFailure(Exception):
@@ -119,8 +143,9 @@ class SlackGateway:
 
     def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call ``method`` (e.g. ``"conversations.create"``) and return the response data."""
+        key = cooldown_key(method, args)
         with self._lock:
-            until = self._cooldown.get(method, 0.0)
+            until = self._cooldown.get(key, 0.0)
         wait = until - self._monotonic()
         if wait > 0:
             raise SlackRateLimited(method, wait)
@@ -131,7 +156,7 @@ class SlackGateway:
             with self._while_waiting():
                 response = bound(**_drop_none(args))
         except SlackApiError as exc:
-            raise self._classify(method, exc) from None
+            raise self._classify(method, exc, key) from None
         except (TimeoutError, URLError, ConnectionError) as exc:
             self._count(method, "timeout" if "timed out" in str(exc) else "connection_error")
             raise SlackTransient(method, f"{type(exc).__name__}: {exc}") from None
@@ -181,13 +206,17 @@ class SlackGateway:
         if response.status_code != 200:
             raise SlackCallError(method, f"http_{response.status_code}", {})
 
-    def _classify(self, method: str, exc: SlackApiError) -> SlackFailure:
+    def _classify(self, method: str, exc: SlackApiError, key: str) -> SlackFailure:
         status = exc.response.status_code
         if status == 429:
             self._count(method, "http_429")
             retry_after = _retry_after(exc.response.headers)
+            now = self._monotonic()
             with self._lock:
-                self._cooldown[method] = self._monotonic() + retry_after
+                # One entry per channel that was ever limited: forget the expired ones.
+                for expired in [k for k, until in self._cooldown.items() if until <= now]:
+                    del self._cooldown[expired]
+                self._cooldown[key] = now + retry_after
             return SlackRateLimited(method, retry_after)
         if status >= 500:
             self._count(method, f"http_{status}")

@@ -7,6 +7,7 @@ no flushes, and ``INSERT ... ON CONFLICT DO NOTHING`` where a unique index decid
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
+from bot.domain.events import OorEvent
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.types import (
     CauseCategory,
@@ -148,6 +150,8 @@ def build_snapshot(
         channel_name=row.channel_name,
         board_ts=row.board_ts,
         event_count=row.event_count,
+        last_event_at=row.last_event_at,
+        last_event_title=row.last_event_title,
         steps=steps,
         roles=roles,
         resolved_at=row.resolved_at,
@@ -190,17 +194,6 @@ _SET_EVENT_RESULT = (
     .where(EVENT.c.id == bindparam("event_id"))
     .values(outcome=bindparam("outcome"), incident_id=bindparam("incident_id"))
 )
-_COUNT_EVENT = (
-    update(INCIDENT)
-    .where(INCIDENT.c.id == bindparam("incident_id"))
-    .values(event_count=INCIDENT.c.event_count + 1, updated_at=bindparam("now"))
-)
-# A higher severity may have tighter deadlines: the incident's next-due time becomes now,
-# and the reminder scan, reading it, recomputes it from the stored state (an early time is
-# harmless, a late one would hold a reminder back; see bot.storage.next_due).
-_COUNT_EVENT_RAISING_SEVERITY = _COUNT_EVENT.values(
-    severity=bindparam("severity"), next_due_at=bindparam("now")
-)
 _INSERT_STEPS = STEP.insert().returning(STEP.c.position)
 _INSERT_TIMELINE = TIMELINE.insert()
 
@@ -209,6 +202,19 @@ _INSERT_TIMELINE = TIMELINE.insert()
 def _insert_event(dialect: str) -> Insert:
     stmt = insert_ignoring_conflicts(dialect, EVENT, unique=["source", "dedup_key"])
     return stmt.returning(EVENT.c.id)
+
+
+@cache
+def _insert_events(dialect: str) -> Insert:
+    stmt = insert_ignoring_conflicts(dialect, EVENT, unique=["source", "dedup_key"])
+    return stmt.returning(EVENT.c.source, EVENT.c.dedup_key)
+
+
+_IN_CHUNK = 1000  # keys per IN (...): well within both databases' parameter limits
+_STORED_EVENTS_INCIDENTS = core_select(EVENT.c.dedup_key, EVENT.c.incident_id).where(
+    EVENT.c.source == bindparam("source"),
+    EVENT.c.dedup_key.in_(bindparam("keys", expanding=True)),
+)
 
 
 @cache
@@ -238,6 +244,26 @@ def lock_open_by_group(conn: Connection, group_key: str) -> tuple[int, str] | No
     return (int(row.id), str(row.severity)) if row else None
 
 
+def jsonable(value: Any) -> Any:
+    """Payloads go into JSON columns: make dates and decimals plain strings."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def event_values(
+    event: OorEvent, now: datetime, outcome: str, incident_id: int | None
+) -> dict[str, Any]:
+    """An ``event`` row, for :func:`insert_event` and :func:`insert_events`."""
+    return {
+        "source": event.source,
+        "dedup_key": event.dedup_key,
+        "status": event.status.value,
+        "outcome": outcome,
+        "incident_id": incident_id,
+        "received_at": now,
+        "payload": jsonable(event.payload),
+    }
+
+
 def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
     """Store an event unless its (source, dedup_key) is already stored; its id, or None.
 
@@ -246,6 +272,32 @@ def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
     """
     added = conn.execute(_insert_event(conn.dialect.name), values).scalar_one_or_none()
     return int(added) if added is not None else None
+
+
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Store the events whose (source, dedup_key) is not stored yet, in multi-row INSERTs
+    (SQLAlchemy's insertmanyvalues); the keys of those stored now."""
+    if not rows:
+        return set()
+    added = conn.execute(_insert_events(conn.dialect.name), rows).all()
+    return {(str(r.source), str(r.dedup_key)) for r in added}
+
+
+def stored_events_incidents(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int | None]:
+    """The incident each stored event belongs to, by (source, dedup_key)."""
+    found: dict[tuple[str, str], int | None] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, dedup_key in keys:
+        by_source[source].append(dedup_key)
+    for source, dedup_keys in by_source.items():
+        for start in range(0, len(dedup_keys), _IN_CHUNK):
+            chunk = dedup_keys[start : start + _IN_CHUNK]
+            params = {"source": source, "keys": chunk}
+            for row in conn.execute(_STORED_EVENTS_INCIDENTS, params):
+                found[(source, str(row.dedup_key))] = row.incident_id
+    return found
 
 
 def stored_event_incident(conn: Connection, source: str, dedup_key: str) -> int | None:
@@ -288,14 +340,3 @@ def insert_timeline(
         "text": text[:4000], "data": data,
     }  # fmt: skip
     conn.execute(_INSERT_TIMELINE, params)
-
-
-def count_grouped_event(
-    conn: Connection, incident_id: int, *, now: datetime, severity: str | None
-) -> None:
-    """One more event joined the (locked) incident; ``severity`` raises it if given."""
-    if severity is None:
-        conn.execute(_COUNT_EVENT, {"incident_id": incident_id, "now": now})
-    else:
-        params = {"incident_id": incident_id, "now": now, "severity": severity}
-        conn.execute(_COUNT_EVENT_RAISING_SEVERITY, params)

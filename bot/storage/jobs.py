@@ -131,6 +131,12 @@ def enqueue_coalesced(
     return insert_jobs(session, [row]) == 1
 
 
+def set_payload(session: Bind, job_id: int, payload: dict[str, Any]) -> None:
+    """Replace a running job's payload: what it decided (e.g. the tally a summary took),
+    committed with its effects, so that its retries act on the same decision."""
+    session.execute(update(JOB).where(JOB.c.id == job_id).values(payload=payload))
+
+
 # The claim and the finishing updates are built once and executed with parameters, so
 # every poll finds its compiled SQL in SQLAlchemy's cache.
 _FREE = or_(JOB.c.lease_until.is_(None), JOB.c.lease_until < bindparam("now"))

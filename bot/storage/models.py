@@ -66,6 +66,16 @@ class IncidentRow(SQLModel, table=True):
     opened_at: datetime = _utc(nullable=False, index=True)
     details: dict[str, Any] = _json()
     event_count: int = Field(default=1)
+    # The latest monitoring event that joined (grouped or recovered), for the board: when
+    # it arrived and its headline ("Recovered: …" for a recovery).
+    last_event_at: datetime | None = _utc()
+    last_event_title: str | None = Field(default=None, max_length=200)
+    # The pending tally (bot.domain.event_tally): events since the last summary that the
+    # channel has not heard of yet. The summary job takes and zeroes it in the transaction
+    # that writes its timeline entry, so every event is in exactly one summary.
+    pending_events: int = Field(default=0)
+    pending_recovered: int = Field(default=0)
+    pending_since: datetime | None = _utc()
     channel_id: str | None = Field(default=None, max_length=40)
     channel_name: str | None = Field(default=None, max_length=80)
     board_ts: str | None = Field(default=None, max_length=40)

@@ -1,7 +1,7 @@
 """incident.next_due_at: when the next reminder is due, so the scan reads only those
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-27
 """
 
@@ -14,7 +14,7 @@ import bot.storage.types
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

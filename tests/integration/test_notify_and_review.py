@@ -37,7 +37,7 @@ from bot.slack.text import local_time
 from bot.storage.migrate import upgrade_url
 from bot.storage.models import IncidentRow, NotificationDraftRow, StepRow, TimelineRow
 from bot.worker import WorkerOptions
-from tests.conftest import RunningBot, make_settings
+from tests.conftest import RunningBot, make_settings, without_slack_rate_limits
 from tests.integration.slack_flow import IncidentRoom
 from tests.notifications.delivery_receiver import Receiver, serving
 from tests.notifications.drafts_in_slack import (
@@ -70,6 +70,11 @@ class Harness:
     clock: ManualClock
     delivered: Receiver
     database_url: str
+
+
+@pytest.fixture(autouse=True)
+def _manual_clock_outpaces_slack(emulator: Emulator) -> None:
+    without_slack_rate_limits(emulator)
 
 
 @pytest.fixture

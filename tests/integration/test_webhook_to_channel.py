@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import httpx
 
-from bot.sandbox.emulator import Emulator
-from tests.conftest import RunningBot
+from bot.domain.clock import ManualClock
+from bot.domain.plan import Plan
+from bot.sandbox.emulator import Emulator, EmulatorServer
+from tests.conftest import RunningBot, start_bot
 from tests.support import FIXTURES, native_event, post_alertmanager, post_native, wait_for
 
 PLAN_PAYMENT_FAILURE_RESPONDERS = {"U01ALICE", "U02BOB", "U03CAROL", "U05ERIN"}
@@ -88,48 +91,87 @@ def test_replayed_and_concurrent_deliveries_open_one_incident(
     assert len(oor_channels) == 1
 
 
+def _near_now() -> ManualClock:
+    # Near real time: webhook signatures are checked against the bot's clock.
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+def _board(emulator: Emulator, channel_id: str) -> str:
+    ts = emulator.pins(channel_id)[0]
+    board = next(m for m in emulator.messages(channel_id) if m["ts"] == ts)
+    return json.dumps(board["blocks"], ensure_ascii=False)
+
+
 def test_related_events_with_one_group_key_join_the_open_incident(
-    bot: RunningBot, emulator: Emulator
+    database_url: str, emulator_server: EmulatorServer, emulator: Emulator, plan: Plan
 ) -> None:
-    first = post_native(bot.url, native_event(group_key="alipay-outage"))
-    second = post_native(
-        bot.url, native_event(group_key="alipay-outage", title="Alipay refunds failing")
-    )
-    assert first.json() == {"incident_id": "OOR-1", "status": "opened"}
-    assert second.json() == {"incident_id": "OOR-1", "status": "grouped"}
-    channel = _incident_channel(emulator, 1)
+    clock = _near_now()
+    bot = start_bot(database_url, emulator_server.api_url, plan, clock=clock)
+    try:
+        first = post_native(bot.url, native_event(group_key="alipay-outage"))
+        second = post_native(
+            bot.url, native_event(group_key="alipay-outage", title="Alipay refunds failing")
+        )
+        assert first.json() == {"incident_id": "OOR-1", "status": "opened"}
+        assert second.json() == {"incident_id": "OOR-1", "status": "grouped"}
+        cid = _incident_channel(emulator, 1)["id"]
+        wait_for(lambda: _board_pinned(emulator, cid), what="board")
+        # The board tells within seconds; the channel hears it in the window's summary.
+        clock.advance(seconds=6)
+        wait_for(lambda: "Latest: Alipay refunds failing" in _board(emulator, cid), what="board")
+        assert "*Monitoring events 监控事件* 2 events" in _board(emulator, cid)
+        clock.advance(seconds=25)
 
-    def grouped_notice() -> bool:
-        return any("Alipay refunds failing" in m["text"] for m in emulator.messages(channel["id"]))
+        def summary() -> list[str]:
+            return [m["text"] for m in emulator.messages(cid) if m["text"].startswith("📈")]
 
-    wait_for(grouped_notice, what="grouped notice in the channel")
+        (line,) = wait_for(summary, what="the summary in the channel")
+        assert line.startswith("📈 1 more monitoring event, ")
+        assert line.endswith("; latest: Alipay refunds failing")
+    finally:
+        bot.stop()
     assert len(emulator.calls_to("conversations.create")) == 1
 
 
 def test_alertmanager_group_opens_one_incident_and_recovery_is_reported(
-    bot: RunningBot, emulator: Emulator
+    database_url: str, emulator_server: EmulatorServer, emulator: Emulator, plan: Plan
 ) -> None:
-    fixtures = FIXTURES / "alertmanager"
-    firing = post_alertmanager(bot.url, (fixtures / "01-firing-two-alerts.json").read_bytes())
-    assert firing.status_code == 202, firing.text
-    assert firing.json() == {"incident_id": "OOR-1", "status": "opened"}
-    again = post_alertmanager(bot.url, (fixtures / "01-firing-two-alerts.json").read_bytes())
-    assert again.json() == {"incident_id": "OOR-1", "status": "duplicate"}
+    clock = _near_now()
+    bot = start_bot(database_url, emulator_server.api_url, plan, clock=clock)
+    try:
+        fixtures = FIXTURES / "alertmanager"
+        firing = post_alertmanager(bot.url, (fixtures / "01-firing-two-alerts.json").read_bytes())
+        assert firing.status_code == 202, firing.text
+        assert firing.json() == {"incident_id": "OOR-1", "status": "opened"}
+        again = post_alertmanager(bot.url, (fixtures / "01-firing-two-alerts.json").read_bytes())
+        assert again.json() == {"incident_id": "OOR-1", "status": "duplicate"}
 
-    channel = _incident_channel(emulator, 1)
-    cid = channel["id"]
-    assert channel["name"].startswith("oor-1-payment-failure-alipay-error-rate")
-    wait_for(lambda: _board_pinned(emulator, cid), what="board")
+        channel = _incident_channel(emulator, 1)
+        cid = channel["id"]
+        assert channel["name"].startswith("oor-1-payment-failure-alipay-error-rate")
+        wait_for(lambda: _board_pinned(emulator, cid), what="board")
 
-    one_resolved = post_alertmanager(
-        bot.url, (fixtures / "02-one-resolved-one-firing.json").read_bytes()
-    )
-    assert one_resolved.json() == {"incident_id": "OOR-1", "status": "recovered"}
-    group_resolved = post_alertmanager(bot.url, (fixtures / "03-group-resolved.json").read_bytes())
-    assert group_resolved.json() == {"incident_id": "OOR-1", "status": "recovered"}
+        one_resolved = post_alertmanager(
+            bot.url, (fixtures / "02-one-resolved-one-firing.json").read_bytes()
+        )
+        assert one_resolved.json() == {"incident_id": "OOR-1", "status": "recovered"}
+        group_resolved = post_alertmanager(
+            bot.url, (fixtures / "03-group-resolved.json").read_bytes()
+        )
+        assert group_resolved.json() == {"incident_id": "OOR-1", "status": "recovered"}
 
-    def recovered_notices() -> list[dict]:
-        return [m for m in emulator.messages(cid) if "recovered" in m["text"]]
+        def said(mark: str) -> list[str]:
+            return [m["text"] for m in emulator.messages(cid) if m["text"].startswith(mark)]
 
-    wait_for(lambda: len(recovered_notices()) == 2, what="two recovery notices")
+        # The first recovery of the window is said at once…
+        wait_for(lambda: said("💚"), what="the recovery notice")
+        assert said("💚") == ["💚 Monitor reports recovered: Alipay error rate 35% over 5m"]
+        # …the rest of the window's events in its summary.
+        clock.advance(seconds=31)
+        (summary,) = wait_for(lambda: said("📈"), what="the summary")
+        assert summary.startswith("📈 3 more monitoring events (2 recoveries), ")
+        assert summary.endswith("; latest: Recovered: Alipay error rate 31% over 5m")
+        assert said("💚") == ["💚 Monitor reports recovered: Alipay error rate 35% over 5m"]
+    finally:
+        bot.stop()
     assert len(emulator.calls_to("conversations.create")) == 1

@@ -21,7 +21,7 @@ from bot.sandbox.slack_client import Delivery
 from bot.storage.migrate import upgrade_url
 from bot.storage.models import TimelineRow
 from bot.worker import WorkerOptions
-from tests.conftest import RunningBot, make_settings
+from tests.conftest import RunningBot, make_settings, without_slack_rate_limits
 from tests.integration.slack_flow import IncidentRoom
 from tests.support import ServerThread, wait_for
 
@@ -36,6 +36,11 @@ class Harness:
 
     def scan(self) -> list[tuple[int, Step, int]]:
         return [(c.incident, c.step, c.level) for c in self.reminders.scanner.scan()]
+
+
+@pytest.fixture(autouse=True)
+def _manual_clock_outpaces_slack(emulator: Emulator) -> None:
+    without_slack_rate_limits(emulator)
 
 
 @pytest.fixture

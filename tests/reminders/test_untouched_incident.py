@@ -30,7 +30,7 @@ from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.storage.migrate import upgrade_url
 from bot.storage.models import IncidentRow, JobRow, ReminderRow, TimelineRow
 from bot.worker import WorkerOptions
-from tests.conftest import RunningBot, make_settings
+from tests.conftest import RunningBot, make_settings, without_slack_rate_limits
 from tests.integration.slack_flow import IncidentRoom
 from tests.support import ServerThread, wait_for
 
@@ -71,6 +71,11 @@ class Replica:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _manual_clock_outpaces_slack(emulator: Emulator) -> None:
+    without_slack_rate_limits(emulator)
 
 
 @pytest.fixture

@@ -113,3 +113,45 @@ def test_timeouts_are_transient(gateway: SlackGateway, emulator: Emulator) -> No
     emulator.faults.add(method="auth.test", latency=2.5, times=None)
     with pytest.raises(SlackTransient):
         gateway.call("auth.test")
+
+
+def test_a_429_in_one_channel_does_not_hold_up_posting_in_another(
+    gateway: SlackGateway, emulator: Emulator, clock: FakeMonotonic
+) -> None:
+    # Slack limits chat.postMessage per channel (tests/fixtures/slack_methods/NOTES.md,
+    # "Rate limits"): one incident's storm must not stop another incident's channel.
+    one = gateway.call("conversations.create", name="oor-1-storm")["channel"]["id"]
+    two = gateway.call("conversations.create", name="oor-2-quiet")["channel"]["id"]
+    with pytest.raises(SlackRateLimited):
+        for i in range(10):  # the emulator's burst is a few messages
+            gateway.call("chat.postMessage", channel=one, text=f"storm {i}")
+    asked = len(emulator.calls_to("chat.postMessage"))
+    with pytest.raises(SlackRateLimited):  # cooling down: Slack is not even asked
+        gateway.call("chat.postMessage", channel=one, text="storm again")
+    assert len(emulator.calls_to("chat.postMessage")) == asked
+    assert gateway.call("chat.postMessage", channel=two, text="board")["ok"]
+    assert emulator.messages(two)[-1]["text"] == "board"
+
+
+def test_chat_update_cools_down_per_channel_and_other_methods_per_method(
+    gateway: SlackGateway, emulator: Emulator, clock: FakeMonotonic
+) -> None:
+    one = gateway.call("conversations.create", name="oor-1-a")["channel"]["id"]
+    two = gateway.call("conversations.create", name="oor-2-b")["channel"]["id"]
+    ts_one = gateway.call("chat.postMessage", channel=one, text="board 1")["ts"]
+    ts_two = gateway.call("chat.postMessage", channel=two, text="board 2")["ts"]
+    emulator.faults.add(method="chat.update", status=429, retry_after=30, times=1)
+    with pytest.raises(SlackRateLimited):
+        gateway.call("chat.update", channel=one, ts=ts_one, text="v2")
+    assert gateway.call("chat.update", channel=two, ts=ts_two, text="v2")["ok"]
+    with pytest.raises(SlackRateLimited) as raised:
+        gateway.call("chat.update", channel=one, ts=ts_one, text="v2")
+    assert 29 < raised.value.retry_after <= 30
+    clock.now += 31
+    assert gateway.call("chat.update", channel=one, ts=ts_one, text="v2")["ok"]
+
+    emulator.faults.add(method="conversations.setTopic", status=429, retry_after=5, times=1)
+    with pytest.raises(SlackRateLimited):
+        gateway.call("conversations.setTopic", channel=one, topic="t")
+    with pytest.raises(SlackRateLimited):  # not posting: the cool-down is the method's
+        gateway.call("conversations.setTopic", channel=two, topic="t")

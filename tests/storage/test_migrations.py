@@ -1,5 +1,6 @@
 """The migrations on SQLite (batch mode) and PostgreSQL: they build the models' schema, and
-0004 / 0005 / 0009 fill their new columns from what an existing database already holds."""
+0004 / 0005 / 0008 / 0009 fill their new columns from what an existing database already
+holds."""
 
 from __future__ import annotations
 
@@ -193,3 +194,36 @@ def test_open_incidents_get_their_opening_as_next_due_until_the_first_scan(
     with empty.session() as session:
         row = session.get(IncidentRow, 1)
         assert row is not None and row.next_due_at == at(25, 4) + timedelta(minutes=10)
+
+
+def add_event(db: Database, number: int | None, key: str, outcome: str, at_: datetime) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (source, dedup_key, incident_id, outcome, status, received_at,"
+                " payload) VALUES ('native', :key, :n, :outcome, 'firing', :at, '{}')"
+            ),
+            {"key": key, "n": number, "outcome": outcome, "at": stored(db, at_)},
+        )
+
+
+def test_the_latest_monitoring_event_is_filled_from_the_stored_events(empty: Database) -> None:
+    migrate_to(empty, "0006")
+    add_incident(empty, 1, at(2))
+    add_event(empty, 1, "a", "opened", at(2))
+    add_event(empty, 1, "b", "grouped", at(3))
+    add_event(empty, 1, "c", "recovered", at(4))
+    add_incident(empty, 2, at(5))  # only its opening event
+    add_event(empty, 2, "d", "opened", at(5))
+    add_event(empty, None, "e", "ignored", at(6))
+    upgrade(empty.engine)
+    with empty.session() as session:
+        rows = {r.id: r for r in session.exec(select(IncidentRow)).all()}
+    assert {n: r.last_event_at for n, r in rows.items()} == {1: at(4), 2: None}
+    # Every event so far was announced on its own: nothing is left for a summary.
+    assert {(r.pending_events, r.pending_recovered, r.pending_since) for r in rows.values()} == {
+        (0, 0, None)
+    }
+    migrate_to(empty, "0006", down=True)
+    upgrade(empty.engine)
+    assert current_revision(empty.engine) == head_revision()

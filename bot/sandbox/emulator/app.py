@@ -148,8 +148,16 @@ def create_emulator_app(emu: Emulator) -> Starlette:
         return JSONResponse({"ok": True, "fault": fault.to_json()})
 
     async def rate_limits(request: Request) -> Response:
+        if request.method == "DELETE":  # none at all, Slack's own included
+            emu.rate_limits.clear()
+            return JSONResponse({"ok": True, "rate_limits": {}})
         body = await _json_body(request)
-        emu.set_rate_limit(body["method"], int(body["calls"]), float(body["per_seconds"]))
+        if body.get("per_channel"):
+            emu.rate_limits.set_per_channel(
+                body["method"], float(body["per_second"]), int(body["burst"])
+            )
+        else:
+            emu.set_rate_limit(body["method"], int(body["calls"]), float(body["per_seconds"]))
         return JSONResponse({"ok": True, "rate_limits": emu.rate_limits.limits()})
 
     async def response_urls(request: Request) -> Response:
@@ -227,7 +235,7 @@ def create_emulator_app(emu: Emulator) -> Starlette:
         Route("/_emulator/usergroups", add_usergroup, methods=["POST"]),
         Route("/_emulator/channels", add_channel, methods=["POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/rate_limits", rate_limits, methods=["POST"]),
+        Route("/_emulator/rate_limits", rate_limits, methods=["POST", "DELETE"]),
         Route("/_emulator/response_urls", response_urls, methods=["POST"]),
         Route("/_emulator/upload/{file_id}", upload, methods=["POST", "PUT"]),
         Route("/_emulator/response/{token}", response, methods=["POST"]),

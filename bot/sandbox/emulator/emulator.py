@@ -29,10 +29,6 @@ from bot.sandbox.emulator.state import JSON, Call, SlackError, Workspace
 
 logger = logging.getLogger(__name__)
 
-# Limits every workspace starts with: apps.connections.open is Tier 3, 50+ per minute
-# (tests/fixtures/slack_methods/NOTES.md, "Rate limits").
-DEFAULT_RATE_LIMITS = {"apps.connections.open": (50, 60.0)}
-
 
 @dataclass(frozen=True)
 class ApiResult:
@@ -61,6 +57,7 @@ class Emulator:
         app_token: str = "xapp-test",
         app_id: str = "A0OORBOT",
         app_scopes: Iterable[str] = ALL_APP_SCOPES,
+        slack_rate_limits: bool = True,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -79,8 +76,8 @@ class Emulator:
         self.app_token_revoked = False
         self.clock = clock
         self.faults = FaultInjector()
-        self.rate_limits = RateLimiter(clock)
-        self._default_rate_limits()
+        # Slack's own limits (faults.SLACK_RATE_LIMITS) unless turned off, also after reset().
+        self.rate_limits = RateLimiter(clock, slack=slack_rate_limits)
         self.socket_mode = SocketModeHub(app_id, clock)
         self._lock = threading.RLock()
         self._calls: list[Call] = []
@@ -225,10 +222,6 @@ class Emulator:
     def set_rate_limit(self, method: str, calls: int, per_seconds: float) -> None:
         self.rate_limits.set(method, calls, per_seconds)
 
-    def _default_rate_limits(self) -> None:
-        for method, (calls, per_seconds) in DEFAULT_RATE_LIMITS.items():
-            self.rate_limits.set(method, calls, per_seconds)
-
     def revoke_app_token(self) -> None:
         """The app-level token stops working, as when an admin revokes it (invalid_auth)."""
         with self._lock:
@@ -328,8 +321,7 @@ class Emulator:
             self._ws = self._fresh_workspace(base_url=self._ws.base_url)
             self._calls.clear()
         self.faults.clear()
-        self.rate_limits.clear()
-        self._default_rate_limits()
+        self.rate_limits.reset()
 
     def snapshot(self) -> JSON:
         with self._lock:
@@ -436,7 +428,8 @@ class Emulator:
                 "provided": ",".join(sorted(granted)),
             }
             return ApiResult(200, body, scope_headers)
-        retry_after = self.rate_limits.check(method)
+        channel = args.get("channel")
+        retry_after = self.rate_limits.check(method, channel if isinstance(channel, str) else None)
         if retry_after is not None:
             headers = {"Retry-After": str(retry_after)}
             return ApiResult(429, {"ok": False, "error": "ratelimited"}, headers)

@@ -119,10 +119,25 @@ def _facts(incident: IncidentSnapshot, tz: ZoneInfo) -> list[MarkdownTextObject]
         facts.append(("Affected transactions", shown))
     if d.get("error_code"):
         facts.append(("Error code", f"`{_fact(d['error_code'])}`"))
-    if incident.event_count > 1:
-        facts.append(("Related events", str(incident.event_count)))
     # A section holds at most 10 fields.
     return [MarkdownTextObject(text=f"*{name}*\n{value}") for name, value in facts[:10]]
+
+
+def _monitoring(incident: IncidentSnapshot, tz: ZoneInfo) -> str | None:
+    """How many monitoring events the incident has had, first and last seen, the latest:
+    in a storm the channel only gets a summary a window, the board is always current."""
+    if incident.event_count <= 1 and incident.last_event_at is None:
+        return None
+    first, last = incident.opened_at, incident.last_event_at or incident.opened_at
+    same_day = first.astimezone(tz).date() == last.astimezone(tz).date()
+    count = f"{incident.event_count:,} event" + ("" if incident.event_count == 1 else "s")
+    line = (
+        f"*Monitoring events 监控事件* {count} · first seen {local_time(first, tz)}"
+        f" · last seen {local_time(last, tz, with_date=not same_day)}"
+    )
+    if incident.last_event_title:
+        line += f"\nLatest: {clip_escaped(incident.last_event_title, FACT_LIMIT)}"
+    return line
 
 
 def _roles_line(incident: IncidentSnapshot) -> str:
@@ -214,6 +229,11 @@ def build_status_board(
         HeaderBlock(text=header),
         _section(summary),
         SectionBlock(fields=_facts(incident, tz)),
+    ]
+    monitoring = _monitoring(incident, tz)
+    if monitoring:
+        blocks.append(_section(monitoring))
+    blocks += [
         _section(_roles_line(incident)),
         DividerBlock(),
         _section("*Handling steps 处理步骤*\n" + steps),

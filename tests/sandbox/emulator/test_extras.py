@@ -124,7 +124,18 @@ def test_control_endpoints(server: EmulatorServer, emu: Emulator) -> None:
     assert [c["http_status"] for c in calls] == [503, 200, 429]
     state = httpx.get(f"{base}/state").json()
     assert {u["id"] for u in state["users"]} == {"UBOT", ALICE, "U02BOB"}
-    assert state["rate_limits"]["auth.test"] == {"calls": 1, "per_seconds": 60.0}
+    assert state["rate_limits"] == {
+        "auth.test": {"calls": 1, "per_seconds": 60.0},
+        # Slack's own, on from the start (see test_faults.py).
+        "chat.update": {"calls": 50, "per_seconds": 60.0},
+        "apps.connections.open": {"calls": 50, "per_seconds": 60.0},
+        "chat.postMessage per channel": {"per_second": 1.0, "burst": 3},
+    }
+    per_channel = {"method": "chat.postMessage", "per_channel": True, "per_second": 2, "burst": 1}
+    limits = httpx.post(f"{base}/rate_limits", json=per_channel).json()["rate_limits"]
+    assert limits["chat.postMessage per channel"] == {"per_second": 2.0, "burst": 1}
+    assert httpx.delete(f"{base}/rate_limits").json() == {"ok": True, "rate_limits": {}}
+    client.auth_test()  # no limits at all now
     assert httpx.post(f"{base}/reset").json() == {"ok": True}
     assert [u["id"] for u in httpx.get(f"{base}/state").json()["users"]] == ["UBOT"]
     assert emu.calls == []

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.emulator import Emulator, EmulatorServer
+from bot.sandbox.emulator import SLACK_RATE_LIMITS, Emulator, EmulatorServer
 
 
 class FakeClock:
@@ -124,3 +126,81 @@ def test_sliding_window_rate_limit_with_injected_clock() -> None:
             client.conversations_create(name="inc-4")
         assert info.value.response.headers["Retry-After"] == "1"  # rounded up, never 0
         assert client.auth_test()["ok"]  # other methods are not limited
+
+
+# -- Slack's own limits, on by default --------------------------------------------------------
+# Sources: tests/fixtures/slack_methods/NOTES.md, "Rate limits" (chat.postMessage "~1
+# message/second/channel, short bursts allowed"; tiers "per method per workspace per app:
+# ... T3 50+/min"; "429 + Retry-After seconds"), and methods/<method>.json `rate_limits`.
+SLACK_METHODS = Path(__file__).resolve().parents[2] / "fixtures" / "slack_methods" / "methods"
+TIER_PER_MINUTE = {"t1": 1, "t2": 20, "t3": 50, "t4": 100}  # NOTES.md, "Rate limits"
+
+
+def _tier(method: str) -> str:
+    return str(json.loads((SLACK_METHODS / f"{method}.json").read_text())["rate_limits"])
+
+
+def test_post_message_is_limited_per_channel_with_a_short_burst() -> None:
+    assert _tier("chat.postMessage") == "t5"  # "Special": per channel, not a tier
+    clock = FakeClock()
+    emu = Emulator(clock=clock)
+    with EmulatorServer(emu) as srv:
+        client = WebClient(token="xoxb-test", base_url=srv.api_url)
+        one = client.conversations_create(name="inc-1")["channel"]["id"]
+        two = client.conversations_create(name="inc-2")["channel"]["id"]
+        burst = SLACK_RATE_LIMITS.per_channel["chat.postMessage"].burst
+        assert 1 < burst <= 5  # "short bursts allowed"
+        for i in range(burst):
+            client.chat_postMessage(channel=one, text=f"burst {i}")
+        with pytest.raises(SlackApiError) as info:
+            client.chat_postMessage(channel=one, text="one too many")
+        assert info.value.response.status_code == 429
+        assert info.value.response.headers["Retry-After"] == "1"
+        assert [m["text"] for m in emu.messages(one)][-1] == f"burst {burst - 1}"
+        # Another channel has its own allowance.
+        assert client.chat_postMessage(channel=two, text="elsewhere")["ok"]
+        clock.now += 1.0  # one message a second
+        assert client.chat_postMessage(channel=one, text="a second later")["ok"]
+        with pytest.raises(SlackApiError):
+            client.chat_postMessage(channel=one, text="too soon")
+        clock.now += 0.4
+        with pytest.raises(SlackApiError):
+            client.chat_postMessage(channel=one, text="still too soon")
+        clock.now += 60  # the burst is saved up again, but no more than the burst
+        for i in range(burst):
+            client.chat_postMessage(channel=one, text=f"again {i}")
+        with pytest.raises(SlackApiError):
+            client.chat_postMessage(channel=one, text="one too many again")
+
+
+def test_chat_update_has_its_tier_per_workspace() -> None:
+    per_minute = TIER_PER_MINUTE[_tier("chat.update")]  # t3: 50+ per minute
+    clock = FakeClock()
+    emu = Emulator(clock=clock)
+    with EmulatorServer(emu) as srv:
+        client = WebClient(token="xoxb-test", base_url=srv.api_url)
+        channels = [client.conversations_create(name=f"inc-{i}")["channel"]["id"] for i in (1, 2)]
+        posted = []
+        for cid in channels:
+            posted.append((cid, client.chat_postMessage(channel=cid, text="board")["ts"]))
+        for i in range(per_minute):  # spread over both channels: the limit is the workspace's
+            cid, ts = posted[i % 2]
+            client.chat_update(channel=cid, ts=ts, text=f"v{i}")
+            clock.now += 0.5
+        with pytest.raises(SlackApiError) as info:
+            client.chat_update(channel=posted[0][0], ts=posted[0][1], text="too many")
+        assert info.value.response.status_code == 429
+        assert int(info.value.response.headers["Retry-After"]) >= 1
+        clock.now += 60
+        assert client.chat_update(channel=posted[0][0], ts=posted[0][1], text="later")["ok"]
+
+
+def test_slacks_limits_can_be_turned_off_for_tests_of_method_semantics() -> None:
+    emu = Emulator(slack_rate_limits=False)
+    with EmulatorServer(emu) as srv:
+        client = WebClient(token="xoxb-test", base_url=srv.api_url)
+        cid = client.conversations_create(name="inc-1")["channel"]["id"]
+        for i in range(20):
+            client.chat_postMessage(channel=cid, text=f"m{i}")
+    assert len(emu.messages(cid)) == 20
+    assert emu.snapshot()["rate_limits"] == {}

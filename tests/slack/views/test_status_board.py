@@ -210,3 +210,25 @@ def test_every_time_shown_renders_even_at_the_ends_of_the_calendar() -> None:
 def test_nul_in_stored_text_never_reaches_slack() -> None:
     message = build_status_board(make_incident(title="Alipay\x00 down"), tz=TZ, now=OPENED)
     assert "\\u0000" not in dumped(message) and "Alipay down" in dumped(message)
+
+
+def test_monitoring_events_show_the_count_first_and_last_seen_and_the_latest() -> None:
+    quiet = dumped(build_status_board(make_incident(), tz=TZ, now=OPENED))
+    assert "Monitoring events" not in quiet  # one event: nothing to say
+    storm = make_incident(
+        event_count=10_001,
+        last_event_at=OPENED + timedelta(minutes=3, seconds=20),
+        last_event_title=HOSTILE,
+    )
+    blocks = build_status_board(storm, tz=TZ, now=OPENED).as_args()["blocks"]
+    text = dumped(build_status_board(storm, tz=TZ, now=OPENED))
+    assert (
+        "*Monitoring events 监控事件* 10,001 events · first seen 2026-11-25 12:30 UTC+8"
+        " · last seen 12:33 UTC+8\\nLatest: " in text
+    )
+    assert_escaped(text)
+    assert_within_slack_limits(blocks)
+    next_day = make_incident(event_count=2, last_event_at=OPENED + timedelta(days=1))
+    assert "last seen 2026-11-26 12:30 UTC+8" in dumped(
+        build_status_board(next_day, tz=TZ, now=OPENED)
+    )
