@@ -40,6 +40,9 @@ class BotProcess:
             "OOR_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "OOR_PORT": str(port),
             "OOR_LOG_LEVEL": "info",
+            # Above the 10-second Slack calls these tests make: a call must not time out
+            # (and be retried, a second attempt) on a busy machine.
+            "OOR_SLACK_TIMEOUT": "30",
         }
         self._output = tempfile.NamedTemporaryFile(prefix="oor-bot-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
