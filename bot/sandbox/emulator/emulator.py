@@ -22,6 +22,7 @@ from bot.sandbox.emulator.faults import FaultInjector, FaultOutcome, RateLimiter
 from bot.sandbox.emulator.handlers_chat import add_message
 from bot.sandbox.emulator.handlers_conversations import new_channel
 from bot.sandbox.emulator.handlers_directory import user_record
+from bot.sandbox.emulator.inspection import WorkspaceInspection
 from bot.sandbox.emulator.methods import ALL_APP_SCOPES, ALL_SCOPES, METHODS
 from bot.sandbox.emulator.scopes import Needs, unmet
 from bot.sandbox.emulator.socket_mode import SocketModeHub
@@ -39,7 +40,7 @@ class ApiResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Emulator:
+class Emulator(WorkspaceInspection):
     """A stateful, in-memory Slack workspace answering Web API calls like Slack does."""
 
     def __init__(
@@ -251,69 +252,6 @@ class Emulator:
                 "posts": [],
             }
             return url
-
-    # ------------------------------------------------------------------ inspection
-    @property
-    def calls(self) -> list[Call]:
-        with self._lock:
-            return list(self._calls)
-
-    def calls_to(self, method: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self._calls if c.method == method]
-
-    def channel_by_name(self, name: str) -> JSON | None:
-        with self._lock:
-            found = next((c for c in self._ws.channels.values() if c["name"] == name), None)
-            return None if found is None else self._ws.channel_view(found)
-
-    def user(self, user_id: str) -> JSON | None:
-        with self._lock:
-            found = self._ws.users.get(user_id)
-            return None if found is None else copy.deepcopy(found)
-
-    def channel(self, channel_id: str) -> JSON:
-        with self._lock:
-            return self._ws.channel_view(self._ws.channels[channel_id])
-
-    def messages(self, channel_id: str) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.messages[channel_id])
-
-    def ephemerals(self, channel_id: str) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.ephemerals[channel_id])
-
-    def members(self, channel_id: str) -> set[str]:
-        with self._lock:
-            return set(self._ws.members[channel_id])
-
-    def pins(self, channel_id: str) -> list[str]:
-        with self._lock:
-            return [p["ts"] for p in self._ws.pins[channel_id]]
-
-    def bookmarks(self, channel_id: str) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.bookmarks[channel_id])
-
-    @property
-    def views(self) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.views)
-
-    def file(self, file_id: str) -> tuple[JSON, bytes]:
-        """A file's record and its uploaded bytes."""
-        with self._lock:
-            return copy.deepcopy(self._ws.files[file_id]), self._ws.file_bytes.get(file_id, b"")
-
-    def responses(self, token: str) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.responses[token]["posts"])
-
-    @property
-    def response_log(self) -> list[JSON]:
-        with self._lock:
-            return copy.deepcopy(self._ws.response_log)
 
     def reset(self) -> None:
         """Back to a fresh workspace with only the bot user; faults, limits and calls cleared."""
