@@ -40,7 +40,7 @@ import structlog
 from bot.domain.clock import Clock
 from bot.held_jobs import Heartbeat, HeldJobs
 from bot.metrics import Metrics
-from bot.slack.gateway import SlackPermanent, SlackRateLimited, SlackTransient
+from bot.outbox.outcomes import NotReady, Permanent, RetryAfter, Transient
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
@@ -51,14 +51,6 @@ JobHandler = Callable[[ClaimedJob], None]
 
 MAX_BACKOFF = timedelta(minutes=5)
 PERMANENT_HOLD = timedelta(hours=1)
-
-
-class NotReady(Exception):
-    """The job depends on work not done yet; look again in ``delay_seconds``."""
-
-    def __init__(self, reason: str, delay_seconds: float = 2.0) -> None:
-        super().__init__(reason)
-        self.delay_seconds = delay_seconds
 
 
 DEFAULT_LEASE = timedelta(seconds=15)
@@ -325,22 +317,22 @@ class OutboxWorker:
         result = "done"
         try:
             if handler is None:
-                raise SlackPermanent(job.kind, "no handler for this job kind")
+                raise Permanent(job.kind, "no handler for this job kind")
             handler(job)
         except NotReady as exc:
             result = "not_ready"
             kept = self._reschedule(job, exc.delay_seconds, str(exc), count_attempt=False)
-        except SlackRateLimited as exc:
+        except RetryAfter as exc:
             result = "rate_limited"
             kept = self._reschedule(job, exc.retry_after, str(exc), count_attempt=False)
-        except SlackPermanent as exc:
+        except Permanent as exc:
             result = "permanent_error"
             log.error(
-                "outbox_job_parked", job=job.id, kind=job.kind, method=exc.method, error=exc.error
+                "outbox_job_parked", job=job.id, kind=job.kind, target=exc.target, error=exc.error
             )
             kept = self._reschedule(job, PERMANENT_HOLD.total_seconds(), str(exc), attention=True)
-        except (SlackTransient, Exception) as exc:
-            result = "transient_error" if isinstance(exc, SlackTransient) else "error"
+        except (Transient, Exception) as exc:
+            result = "transient_error" if isinstance(exc, Transient) else "error"
             if result == "error":
                 log.exception("outbox_job_failed", job=job.id, kind=job.kind)
             else:

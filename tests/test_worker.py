@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.domain.clock import ManualClock
 from bot.metrics import Metrics
-from bot.slack.gateway import SlackPermanent, SlackRateLimited, SlackTransient
+from bot.outbox.outcomes import NotReady, Permanent, RetryAfter, Transient
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
@@ -21,7 +21,6 @@ from bot.storage.models import JobRow
 from bot.worker import (
     MAX_BACKOFF,
     PERMANENT_HOLD,
-    NotReady,
     OutboxTurn,
     OutboxWorker,
     WorkerOptions,
@@ -104,7 +103,7 @@ def test_not_ready_looks_again_shortly_without_counting_an_attempt(db: Database)
 
 
 def test_rate_limited_waits_for_retry_after_without_counting_an_attempt(db: Database) -> None:
-    rig = Rig(db, Handler(SlackRateLimited("chat.postMessage", 30)))
+    rig = Rig(db, Handler(RetryAfter("chat.postMessage", 30)))
     rig.enqueue()
     rig.worker.run_due_jobs()
     job = rig.job()
@@ -118,9 +117,9 @@ def test_rate_limited_waits_for_retry_after_without_counting_an_attempt(db: Data
     ("failure", "result", "error"),
     [
         (
-            SlackTransient("chat.update", "http_503"),
+            Transient("chat.update", "http_503"),
             "transient_error",
-            "SlackTransient: chat.update: http_503",
+            "Transient: chat.update: http_503",
         ),
         (RuntimeError("boom"), "error", "RuntimeError: boom"),
     ],
@@ -152,7 +151,7 @@ def test_backoff_is_capped() -> None:
 
 
 def test_a_permanent_error_parks_the_job_until_a_restart(db: Database) -> None:
-    handler = Handler(SlackPermanent("chat.postMessage", "invalid_auth"))
+    handler = Handler(Permanent("chat.postMessage", "invalid_auth"))
     rig = Rig(db, handler)
     rig.enqueue()
     rig.worker.run_due_jobs()

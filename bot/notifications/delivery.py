@@ -30,7 +30,8 @@ from bot.notifications.model import (
 )
 from bot.notifications.templates import sms_signature
 from bot.notifications.views import build_draft_message
-from bot.slack.gateway import SlackGateway, SlackPermanent, SlackTransient
+from bot.outbox.outcomes import NotReady, Permanent, Transient
+from bot.slack.gateway import SlackGateway
 from bot.slack.posting import post_once
 from bot.slack.views import SlackMessage
 from bot.storage import incidents as repo
@@ -38,7 +39,7 @@ from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.storage.models import NotificationDraftRow
-from bot.worker import JobHandler, NotReady
+from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 
@@ -47,14 +48,13 @@ DELIVERY_TIMEOUT_SECONDS = 10.0
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
 
-class DeliveryFailed(SlackTransient):
+class DeliveryFailed(Transient):
     """The webhook could not take the message now (5xx, timeout): the outbox retries with
-    backoff. A SlackTransient so the worker logs a retry, not a crash."""
+    backoff."""
 
 
-class DeliveryRejected(SlackPermanent):
-    """The webhook refuses the message (e.g. 400): parked until a person looks at it
-    (the worker treats it like a permanent Slack error and retries after a restart)."""
+class DeliveryRejected(Permanent):
+    """The webhook refuses the message (e.g. 400): parked until a person looks at it."""
 
 
 def delivery_payload(draft: Draft, incident_key: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class NotificationJobs:
         with self._db.session() as session:
             row = session.get(NotificationDraftRow, draft_id)
             if row is None:
-                raise SlackPermanent(job.kind, f"notification draft {draft_id} not found")
+                raise Permanent(job.kind, f"notification draft {draft_id} not found")
             incident = repo.get_row(session, row.incident_id)
             assert incident is not None
             return to_draft(row), f"OOR-{row.incident_id}", incident.channel_id
@@ -149,7 +149,7 @@ class NotificationJobs:
         if draft.delivered_at is not None:
             return  # recorded as delivered: never send again
         if draft.state is not DraftState.APPROVED:
-            raise SlackPermanent(job.kind, f"draft {draft.id} is {draft.state.value}, not approved")
+            raise Permanent(job.kind, f"draft {draft.id} is {draft.state.value}, not approved")
         url = self._plan.notifications.delivery_webhooks.get(draft.channel)
         if not url:
             log.warning("notification_delivery_unconfigured", draft=draft.id)

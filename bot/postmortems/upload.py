@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from bot.domain.types import IncidentStatus
+from bot.outbox.outcomes import NotReady
 from bot.postmortems import store
 from bot.postmortems.model import StoredPostmortem
 from bot.postmortems.views import build_summary_message
@@ -28,7 +29,6 @@ from bot.slack.posting import post_once
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
-from bot.worker import NotReady
 
 log = structlog.get_logger(__name__)
 

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Role, Step, StepState
+from bot.outbox.outcomes import NotReady
 from bot.reminders.scan import DIRECT_MESSAGE, ESCALATE, POST_REMINDER
 from bot.reminders.views import (
     build_escalation_dm,
@@ -30,7 +31,7 @@ from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
-from bot.worker import JobHandler, NotReady
+from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 

@@ -17,6 +17,7 @@ from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
+from bot.outbox.outcomes import NotReady
 from bot.slack.channels import ChannelIds, call_joining, find_channel
 from bot.slack.directory import Directory
 from bot.slack.event_summary import EventSummaries
@@ -29,7 +30,7 @@ from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
-from bot.worker import JobHandler, NotReady
+from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 

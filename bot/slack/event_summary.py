@@ -18,6 +18,7 @@ from bot.domain.clock import Clock
 from bot.domain.event_tally import SUMMARY_WINDOW, EventTally, tally_sentence
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import JobKind
+from bot.outbox.outcomes import NotReady
 from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
 from bot.slack.posting import post_once
 from bot.slack.text import escape
@@ -26,7 +27,7 @@ from bot.storage import event_tally, jobs
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
-from bot.worker import JobHandler, NotReady
+from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 

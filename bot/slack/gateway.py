@@ -36,6 +36,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
 )
 
 from bot.metrics import Metrics
+from bot.outbox.outcomes import JobOutcome, Permanent, RetryAfter, Transient
 
 log = structlog.get_logger(__name__)
 
@@ -79,24 +80,24 @@ def cooldown_key(method: str, args: dict[str, Any]) -> str:
     return method
 
 
-class SlackFailure(Exception):
-    def __init__(self, method: str, error: str) -> None:
-        super().__init__(f"{method}: {error}")
-        self.method = method
-        self.error = error
+class SlackFailure(JobOutcome):
+    """A Slack call failed; ``method`` is the Web API method, ``error`` Slack's code."""
+
+    @property
+    def method(self) -> str:
+        return self.target
 
 
-class SlackRateLimited(SlackFailure):
+class SlackRateLimited(SlackFailure, RetryAfter):
     def __init__(self, method: str, retry_after: float) -> None:
-        super().__init__(method, f"rate limited, retry after {retry_after:g}s")
-        self.retry_after = retry_after
+        RetryAfter.__init__(self, method, retry_after)
 
 
-class SlackTransient(SlackFailure):
+class SlackTransient(SlackFailure, Transient):
     pass
 
 
-class SlackPermanent(SlackFailure):
+class SlackPermanent(SlackFailure, Permanent):
     pass
 
 

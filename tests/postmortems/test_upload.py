@@ -14,6 +14,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
+from bot.outbox.outcomes import NotReady
 from bot.postmortems import store
 from bot.postmortems.service import PostmortemService
 from bot.postmortems.upload import PostmortemJobs
@@ -21,7 +22,6 @@ from bot.slack.gateway import SlackCallError
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.storage.models import JobRow
-from bot.worker import NotReady
 from tests.api import T0, open_incident, update_incident
 
 TZ = ZoneInfo("Asia/Shanghai")

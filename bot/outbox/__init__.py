@@ -1,0 +1,1 @@
+"""The durable outbox: side effects committed with the change that caused them, run later."""
