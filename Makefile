@@ -1,6 +1,8 @@
 # Two commands for a fresh machine: `make run` (the bot) and `make test` (the whole suite).
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Test processes: most slow tests wait on subprocesses and sockets, so three share two cores well.
+TEST_WORKERS ?= 3
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test lint bench clean
@@ -20,7 +22,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
