@@ -121,7 +121,7 @@ def test_archive_only_when_planned_closed_and_last(db: Database, plan: Plan) -> 
     job = _job(JobKind.ARCHIVE_CHANNEL, 1, number, {})
 
     gateway = FakeGateway()
-    PostmortemJobs(db, platform(gateway), archive_on_close=False).archive(job)  # type: ignore[arg-type]
+    PostmortemJobs(db, platform(gateway), archive_on_close=False).archive(job)
     assert gateway.calls == []  # the plan keeps channels
 
     archiving = PostmortemJobs(db, platform(gateway), archive_on_close=True)
