@@ -21,12 +21,14 @@ from starlette.routing import BaseRoute, Mount
 
 from bot import digest, notifications, postmortems, reminders
 from bot.api.routes import api_routes
+from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
 from bot.http import TimingMiddleware, ops_routes
 from bot.incidents.ingest import IngestService
+from bot.incidents.room_setup import ChannelSetup
 from bot.incidents.service import IncidentService
 from bot.ingest.auth import WebhookAuthenticator
 from bot.ingest.routes import WebhookDeps, webhook_routes
@@ -34,13 +36,14 @@ from bot.metrics import Metrics
 from bot.resources import TEMPLATES_DIR
 from bot.slack.authorizer import Authorizer
 from bot.slack.bolt_app import build_bolt_app
-from bot.slack.channel_setup import ChannelSetup
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
 from bot.slack.events_route import slack_events_route
 from bot.slack.gateway import SlackGateway, build_web_client
 from bot.slack.listeners import register_listeners
+from bot.slack.platform import SlackPlatform, SlackRenderers
+from bot.slack.renderers import register_core_renderers
 from bot.slack.socket_mode import RetryPolicy, SocketModeConnection
 from bot.storage import jobs
 from bot.storage.db import Database
@@ -70,6 +73,7 @@ class OorApp:
     db: Database
     metrics: Metrics
     gateway: SlackGateway
+    platform: ChatPlatform
     worker: OutboxWorker
     ingest: IngestService
     incidents: IncidentService
@@ -91,7 +95,10 @@ def create_app(
     clock: Clock | None = None,
     worker_options: WorkerOptions | None = None,
     start_worker: bool = True,
+    platform: ChatPlatform | None = None,
 ) -> OorApp:
+    """``platform``: the chat platform the outbox jobs use; Slack (the gateway) by default.
+    The Slack listeners are wired either way; with another platform they are not reached."""
     plan = plan or load_plan(settings.plan_path)
     clock = clock or SystemClock()
     emulator = None
@@ -114,6 +121,9 @@ def create_app(
         while_waiting=turn.lent,
     )
     directory = Directory(gateway)
+    renderers = SlackRenderers()
+    register_core_renderers(renderers, plan, clock)
+    platform = platform or SlackPlatform(gateway, directory, renderers)
     ingest = IngestService(db, plan)
     worker_options = worker_options or WorkerOptions(
         threads=settings.worker_threads,
@@ -124,7 +134,7 @@ def create_app(
     # worker with an empty table and fill it in.
     handlers: dict[str, Any] = {}
     worker = OutboxWorker(db, handlers, clock, metrics, worker_options, turn=turn)
-    setup = ChannelSetup(db, gateway, directory, plan, clock, on_enqueued=worker.wake)
+    setup = ChannelSetup(db, platform, plan, clock, on_enqueued=worker.wake)
     handlers.update(setup.handlers())
 
     def count_pending() -> dict[str, int]:
@@ -158,6 +168,8 @@ def create_app(
         metrics=metrics,
         gateway=gateway,
         directory=directory,
+        platform=platform,
+        renderers=renderers,
         worker=worker,
         incidents=service,
         commands=handlers_for_slack,
@@ -259,6 +271,7 @@ def create_app(
         db=db,
         metrics=metrics,
         gateway=gateway,
+        platform=platform,
         worker=worker,
         ingest=ingest,
         incidents=service,

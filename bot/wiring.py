@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from starlette.routing import BaseRoute
 
+from bot.chat.port import ChatPlatform
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
@@ -23,6 +24,7 @@ from bot.metrics import Metrics
 from bot.slack.command_handlers import CommandHandlers
 from bot.slack.directory import Directory
 from bot.slack.gateway import SlackGateway
+from bot.slack.platform import SlackRenderers
 from bot.storage.db import Database
 from bot.worker import JobHandler, OutboxWorker
 
@@ -36,6 +38,10 @@ class Wiring:
     metrics: Metrics
     gateway: SlackGateway
     directory: Directory
+    # The chat platform the outbox jobs talk to (Slack unless the app was given another),
+    # and the Slack renderings of message kinds, where features register their own.
+    platform: ChatPlatform
+    renderers: SlackRenderers
     worker: OutboxWorker
     incidents: IncidentService
     commands: CommandHandlers

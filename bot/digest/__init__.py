@@ -111,10 +111,12 @@ class DigestScheduler:
 
 def install(wiring: Wiring) -> None:
     """Register the posting job and, with a review channel in the plan, the scheduler."""
-    from bot.digest.post import DigestPoster
+    from bot.digest.post import DIGEST_MESSAGE, DigestPoster
+    from bot.digest.render import digest_message
 
-    poster = DigestPoster(wiring.db, wiring.plan, wiring.gateway, wiring.clock)
+    poster = DigestPoster(wiring.db, wiring.plan, wiring.platform, wiring.clock)
     wiring.job_handlers[DIGEST_JOB] = poster.handle
+    wiring.renderers.register(DIGEST_MESSAGE, lambda data: digest_message(data.digest, data.text))
     tick = wiring.settings.digest_tick_seconds
     scheduler = DigestScheduler(
         wiring.db,

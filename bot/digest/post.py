@@ -1,37 +1,34 @@
 """The outbox job that posts a claimed digest: the message, then the chart, once each.
 
-The message goes through :func:`bot.slack.posting.post_once` (a retried job finds its own
-earlier post by message metadata). The chart is uploaded with Slack's external upload
-flow — ``files.getUploadURLExternal``, the bytes to the returned URL, then
-``files.completeUploadExternal`` into the review channel — which is what slack_sdk's
-``files_upload_v2`` does, but made through :class:`SlackGateway` so rate limits, outages
-and missing scopes are classified (retried or parked) like every other call. A retried job
-first looks for the chart's file name (unique per week) in the channel's history.
+Both go through the chat platform at most once per job: a retried job finds its own
+earlier post, and the chart by its file name (unique per week) in the review room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
 import structlog
 
-from bot.digest.figures import compute_digest
-from bot.digest.render import digest_message, render_digest
+from bot.chat.port import ChatMessage, ChatPlatform, Once, SharedFile
+from bot.digest.figures import Digest, compute_digest
+from bot.digest.render import render_digest, summary_text
 from bot.digest.schedule import IsoWeek
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
-from bot.slack.channels import ChannelIds, call_joining
-from bot.slack.gateway import SlackGateway
-from bot.slack.posting import post_once
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.storage.models import DigestRunRow
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
-_HISTORY_LOOKBACK = 200
+DIGEST_MESSAGE = "weekly_digest"  # chat message kind: the week's figures
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    digest: Digest
+    text: str  # the digest rendered from its template
 
 
 def chart_filename(week: str) -> str:
@@ -39,18 +36,11 @@ def chart_filename(week: str) -> str:
 
 
 class DigestPoster:
-    def __init__(
-        self,
-        db: Database,
-        plan: Plan,
-        gateway: SlackGateway,
-        clock: Clock,
-    ) -> None:
+    def __init__(self, db: Database, plan: Plan, platform: ChatPlatform, clock: Clock) -> None:
         self._db = db
         self._plan = plan
-        self._gateway = gateway
+        self._platform = platform
         self._clock = clock
-        self._channel_ids = ChannelIds(gateway)
 
     def handle(self, job: ClaimedJob) -> None:
         week = IsoWeek.parse(str(job.payload["week"]))
@@ -60,47 +50,33 @@ class DigestPoster:
             return
         with self._db.session() as session:
             digest = compute_digest(session, self._plan, week, late=late)
-        message = digest_message(digest, render_digest(digest, self._plan))
-        channel = self.channel_id()
-        self._joining(channel, lambda: post_once(self._gateway, channel, message, job))
+        message = ChatMessage(
+            DIGEST_MESSAGE,
+            summary_text(digest),
+            DigestMessage(digest, render_digest(digest, self._plan)),
+        )
+        room = self.channel_id()
+        once = Once(job.id, job.attempts > 1)
+        self._platform.post(room, message, once=once)
 
         from bot.digest.chart import render_chart  # matplotlib: only where a chart is drawn
 
         name = chart_filename(str(week))
-        if job.attempts <= 1 or not self._chart_posted(channel, name):
-            png = render_chart(digest.current)
-            comment = f"Chart: incidents per day and time to resolve, {week}"
-            self._joining(channel, lambda: self.upload(channel, name, png, comment))
+        chart = SharedFile(
+            filename=name,
+            content=render_chart(digest.current),
+            title=name.removesuffix(".png"),
+            comment=f"Chart: incidents per day and time to resolve, {week}",
+            alt_text="Incidents per day by type and time-to-resolve distribution",
+        )
+        self._platform.share_file(room, chart, once=once)
         with self._db.session() as session:
             row = session.get(DigestRunRow, str(week))
             if row is not None and row.posted_at is None:
                 row.posted_at = self._clock.now()
                 session.add(row)
-        log.info("digest_posted", week=str(week), late=late, channel=channel)
+        log.info("digest_posted", week=str(week), late=late, channel=room)
 
-    # -- Slack -------------------------------------------------------------------------------
     def channel_id(self) -> str:
-        """The plan's review channel as an id (``#name`` looked up once per process)."""
-        return self._channel_ids.resolve(str(self._plan.review_channel))
-
-    def _joining(self, channel: str, action: Callable[[], T]) -> T:
-        return call_joining(self._gateway, channel, action)
-
-    def _chart_posted(self, channel: str, filename: str) -> bool:
-        data = self._gateway.call("conversations.history", channel=channel, limit=_HISTORY_LOOKBACK)
-        return any(
-            file.get("name") == filename
-            for message in data.get("messages", [])
-            for file in message.get("files") or []
-        )
-
-    def upload(self, channel: str, filename: str, content: bytes, comment: str) -> dict[str, Any]:
-        """Upload ``content`` as ``filename`` into ``channel`` (the ``files_upload_v2`` flow)."""
-        return self._gateway.upload_file(
-            channel_id=channel,
-            content=content,
-            filename=filename,
-            title=filename.removesuffix(".png"),
-            initial_comment=comment,
-            alt_txt="Incidents per day by type and time-to-resolve distribution",
-        )
+        """The plan's review room (``#name`` looked up once per process)."""
+        return self._platform.room_named(str(self._plan.review_channel))

@@ -1,4 +1,5 @@
-"""Names of the outbox jobs (Slack side effects). Handlers live in ``bot.slack``."""
+"""Names of the core's outbox jobs (side effects on the chat platform). Handlers live in
+:mod:`bot.incidents.room_setup` and :mod:`bot.incidents.event_summary`."""
 
 from __future__ import annotations
 

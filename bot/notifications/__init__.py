@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot.notifications.delivery import NotificationJobs
+from bot.notifications.model import DRAFT_MESSAGE
 from bot.notifications.service import DraftService
 from bot.notifications.slack import register_notify
 from bot.notifications.templates import SUBDIR, NotificationTemplates
+from bot.notifications.views import draft_renderer
 from bot.resources import TEMPLATES_DIR
 
 if TYPE_CHECKING:
@@ -41,13 +43,14 @@ def install(wiring: Wiring, templates_dir: Path | None = None) -> None:
     )
     jobs = NotificationJobs(
         wiring.db,
-        wiring.gateway,
+        wiring.platform,
         wiring.plan,
         wiring.clock,
         on_enqueued=wiring.worker.wake,
         while_waiting=wiring.worker.turn.lent,
     )
     wiring.job_handlers.update(jobs.handlers())
+    wiring.renderers.register(DRAFT_MESSAGE, draft_renderer(wiring.plan))
     register_notify(wiring.commands, wiring.bolt, wiring.gateway, drafts, wiring.plan)
     wiring.exposed["notifications"] = drafts
     wiring.exposed["notification_templates"] = templates

@@ -18,22 +18,20 @@ from typing import Any
 import httpx
 import structlog
 
+from bot.chat.port import ChatMessage, ChatPlatform, Once
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
 from bot.notifications.model import (
     DELIVER,
+    DRAFT_MESSAGE,
     POST_DRAFT,
     REFRESH_DRAFT,
     Draft,
+    DraftMessage,
     DraftState,
     to_draft,
 )
-from bot.notifications.templates import sms_signature
-from bot.notifications.views import build_draft_message
 from bot.outbox.outcomes import NotReady, Permanent, Transient
-from bot.slack.gateway import SlackGateway
-from bot.slack.posting import post_once
-from bot.slack.views import SlackMessage
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
@@ -74,7 +72,7 @@ class NotificationJobs:
     def __init__(
         self,
         db: Database,
-        gateway: SlackGateway,
+        platform: ChatPlatform,
         plan: Plan,
         clock: Clock,
         on_enqueued: Callable[[], None] = lambda: None,
@@ -85,7 +83,7 @@ class NotificationJobs:
         Slack calls: the outbox lends its turn to other jobs meanwhile."""
         self._db = db
         self._while_waiting = while_waiting
-        self._gateway = gateway
+        self._platform = platform
         self._plan = plan
         self._clock = clock
         self._on_enqueued = on_enqueued
@@ -110,14 +108,10 @@ class NotificationJobs:
             assert incident is not None
             return to_draft(row), f"OOR-{row.incident_id}", incident.channel_id
 
-    def message(self, draft: Draft, incident_key: str) -> SlackMessage:
-        return build_draft_message(
-            draft,
-            incident_key=incident_key,
-            tz=self._plan.tz,
-            signature=sms_signature(self._plan, draft.channel, draft.locale),
-            webhook=self._plan.notifications.delivery_webhooks.get(draft.channel),
-        )
+    @staticmethod
+    def message(draft: Draft, incident_key: str) -> ChatMessage:
+        text = f"Customer notification {draft.label} — {incident_key} ({draft.state.value})"
+        return ChatMessage(DRAFT_MESSAGE, text, DraftMessage(draft, incident_key))
 
     def post_draft(self, job: ClaimedJob) -> None:
         draft, key, channel_id = self._load(job)
@@ -125,7 +119,8 @@ class NotificationJobs:
             return
         if channel_id is None:
             raise NotReady("the incident channel is not created yet")
-        ts = post_once(self._gateway, channel_id, self.message(draft, key), job)
+        message = self.message(draft, key)
+        ts = self._platform.post(channel_id, message, once=Once(job.id, job.attempts > 1))
         with self._db.session() as session:
             row = session.get(NotificationDraftRow, draft.id, with_for_update=True)
             assert row is not None
@@ -138,10 +133,7 @@ class NotificationJobs:
         if draft.message_ts is None or channel_id is None:
             # Its post may have rendered the draft before this change: wait for the post.
             raise NotReady("the draft message is not posted yet")
-        message = self.message(draft, key)
-        self._gateway.call(
-            "chat.update", channel=channel_id, ts=draft.message_ts, **message.as_args()
-        )
+        self._platform.update(channel_id, draft.message_ts, self.message(draft, key))
 
     # -- delivery ---------------------------------------------------------------------------
     def deliver(self, job: ClaimedJob) -> None:

@@ -12,6 +12,7 @@ from bot.storage.models import NotificationDraftRow
 POST_DRAFT = "notify_post_draft"  # post the draft message in the incident channel
 REFRESH_DRAFT = "notify_refresh_draft"  # chat.update it after a change
 DELIVER = "notify_deliver"  # POST the approved message to the plan's delivery webhook
+DRAFT_MESSAGE = "notification_draft"  # chat message kind: a draft with its decision buttons
 
 CHANNEL_LABELS = {
     NotifyChannel.SMS: "SMS",
@@ -75,3 +76,11 @@ def to_draft(row: NotificationDraftRow) -> Draft:
         delivered_at=row.delivered_at,
         delivery_status=row.delivery_status,
     )
+
+
+@dataclass(frozen=True)
+class DraftMessage:
+    """What the draft's chat message shows (message kind :data:`DRAFT_MESSAGE`)."""
+
+    draft: Draft
+    incident_key: str

@@ -8,6 +8,7 @@ Discard; once approved or discarded it says by whom and when, without buttons.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,10 +25,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, NotifyChannel
-from bot.notifications.model import Draft, DraftState
+from bot.notifications.model import Draft, DraftMessage, DraftState
 from bot.notifications.sms import SmsCount, count_sms
-from bot.notifications.templates import BODY_LIMIT, SUBJECT_LIMIT, has_subject
+from bot.notifications.templates import BODY_LIMIT, SUBJECT_LIMIT, has_subject, sms_signature
 from bot.slack.text import escape, local_time, mention, truncate
 from bot.slack.views import SlackMessage
 
@@ -276,3 +278,19 @@ def edit_errors(
     ):
         errors[BODY_ID] = f"Chinese SMS must start with the signature {signature} (短信签名)."
     return errors
+
+
+def draft_renderer(plan: Plan) -> Callable[[DraftMessage], SlackMessage]:
+    """The Slack rendering of message kind ``notification_draft``."""
+
+    def render(data: DraftMessage) -> SlackMessage:
+        draft = data.draft
+        return build_draft_message(
+            draft,
+            incident_key=data.incident_key,
+            tz=plan.tz,
+            signature=sms_signature(plan, draft.channel, draft.locale),
+            webhook=plan.notifications.delivery_webhooks.get(draft.channel),
+        )
+
+    return render

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 
 def install(wiring: Wiring) -> None:
     """Plug step 6 into the app: ``/oor`` words, Bolt listeners, outbox jobs, the route."""
+    from bot.chat.port import DisplayNames
+    from bot.postmortems.model import SUMMARY_MESSAGE
     from bot.postmortems.routes import postmortem_routes
     from bot.postmortems.service import REFRESH_SUMMARY, UPLOAD_POSTMORTEM, PostmortemService
-    from bot.postmortems.slack import PostmortemSlack, UserNames
+    from bot.postmortems.slack import PostmortemSlack
     from bot.postmortems.upload import PostmortemJobs
+    from bot.postmortems.views import summary_renderer
 
     service = PostmortemService(
         wiring.db,
@@ -31,15 +34,14 @@ def install(wiring: Wiring) -> None:
         wiring.clock,
         wiring.incidents,
         on_enqueued=wiring.worker.wake,
-        names=UserNames(wiring.directory),
+        names=DisplayNames(wiring.platform),
     )
     slack = PostmortemSlack(service, wiring.commands, wiring.gateway, wiring.plan)
     wiring.commands.register("review", slack.review)
     wiring.commands.register("actions", slack.actions)
     slack.register(wiring.bolt)
-    outbox = PostmortemJobs(
-        wiring.db, wiring.gateway, wiring.plan.tz, wiring.plan.archive_channel_on_close
-    )
+    outbox = PostmortemJobs(wiring.db, wiring.platform, wiring.plan.archive_channel_on_close)
+    wiring.renderers.register(SUMMARY_MESSAGE, summary_renderer(wiring.plan.tz))
     wiring.job_handlers[UPLOAD_POSTMORTEM] = outbox.upload
     wiring.job_handlers[REFRESH_SUMMARY] = outbox.refresh_summary
     wiring.job_handlers[JobKind.ARCHIVE_CHANNEL] = outbox.archive

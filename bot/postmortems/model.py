@@ -96,3 +96,14 @@ class StoredPostmortem:
 def postmortem_filename(number: int, version: int) -> str:
     """``OOR-42-postmortem-v2.md``: also how a retried upload finds its earlier file."""
     return f"OOR-{number}-postmortem-v{version}.md"
+
+
+SUMMARY_MESSAGE = "postmortem_summary"  # chat message kind: figures and the Publish button
+
+
+@dataclass(frozen=True)
+class SummaryMessage:
+    """What the message under a shared post-mortem shows (kind :data:`SUMMARY_MESSAGE`)."""
+
+    stored: StoredPostmortem
+    title: str

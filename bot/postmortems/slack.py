@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -33,7 +32,6 @@ from bot.postmortems.views import (
 )
 from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
-from bot.slack.directory import Directory
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
 from bot.slack.views import SlackMessage, metadata_number
@@ -46,22 +44,6 @@ ACTIONS_USAGE = (
 )
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_NAME_LOOKUPS = 30
-
-
-class UserNames:
-    """Display names for user ids (``users.info``), from the app's directory cache."""
-
-    def __init__(self, directory: Directory) -> None:
-        self._directory = directory
-
-    def __call__(self, user_ids: Iterable[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for user_id in list(user_ids)[:MAX_NAME_LOOKUPS]:
-            name = self._directory.real_name(user_id)
-            if name:
-                found[user_id] = name
-        return found
 
 
 def parse_action_add(raw_args: str) -> NewActionItem:

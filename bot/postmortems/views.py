@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -29,7 +29,13 @@ from slack_sdk.models.views import View
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.types import parse_id
 from bot.postmortems.durations import format_duration
-from bot.postmortems.model import NOTE_FIELDS, ActionItem, NewActionItem, ReviewNotes
+from bot.postmortems.model import (
+    NOTE_FIELDS,
+    ActionItem,
+    NewActionItem,
+    ReviewNotes,
+    SummaryMessage,
+)
 from bot.postmortems.model import StoredPostmortem as Stored
 from bot.slack.text import SECTION_TEXT_LIMIT, escape, local_time, mention, truncate
 from bot.slack.views import SlackMessage
@@ -294,3 +300,8 @@ def build_action_items_message(
         )
     )
     return SlackMessage(text=f"{heading}: {len(items)} item(s)", blocks=tuple(sections))
+
+
+def summary_renderer(tz: ZoneInfo) -> Callable[[SummaryMessage], SlackMessage]:
+    """The Slack rendering of message kind ``postmortem_summary``."""
+    return lambda data: build_summary_message(data.stored, data.title, tz)

@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.reminders.jobs import ReminderJobs
 from bot.reminders.scan import Claimed, ReminderScanner
 from bot.reminders.slack import ReminderButtons, register_reminder_listeners
+from bot.reminders.views import register_renderers
 from bot.wiring import Wiring
 
 __all__ = [
@@ -131,10 +132,9 @@ def install(wiring: Wiring, *, scan_interval_seconds: float | None = None) -> No
         scan_interval_seconds = wiring.settings.reminder_scan_seconds
     wake = wiring.worker.wake
     scanner = ReminderScanner(wiring.db, wiring.plan, wiring.clock, on_enqueued=wake)
-    handlers = ReminderJobs(
-        wiring.db, wiring.plan, wiring.clock, wiring.gateway, wiring.directory, on_enqueued=wake
-    )
+    handlers = ReminderJobs(wiring.db, wiring.plan, wiring.clock, wiring.platform, on_enqueued=wake)
     wiring.job_handlers.update(handlers.handlers())
+    register_renderers(wiring.renderers, wiring.plan.tz)
     buttons = ReminderButtons(
         wiring.db, wiring.plan, wiring.clock, wiring.commands, on_enqueued=wake
     )

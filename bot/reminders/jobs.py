@@ -2,31 +2,26 @@
 
 Every handler re-reads the incident: a reminder whose step was done (or whose incident was
 closed or reopened) between the claim and the post is dropped rather than sent stale.
-Posts go through :func:`~bot.slack.posting.post_once`, so a retried job never posts twice;
-invites ignore ``already_in_channel``; DM jobs have their own dedup keys.
+Posts are made at most once per job (a retry finds the earlier post), invites ignore
+people already in the room, and DM jobs have their own dedup keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
+from bot.chat.port import ChatMessage, ChatPlatform, Once
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Role, Step, StepState
-from bot.outbox.outcomes import NotReady
+from bot.outbox.outcomes import NotReady, Permanent
+from bot.reminders.messages import ESCALATION, ESCALATION_DM, REMINDER, Overdue
 from bot.reminders.scan import DIRECT_MESSAGE, ESCALATE, POST_REMINDER
-from bot.reminders.views import (
-    build_escalation_dm,
-    build_escalation_message,
-    build_reminder_message,
-)
-from bot.slack.directory import Directory
-from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
-from bot.slack.posting import post_once
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
@@ -44,15 +39,13 @@ class ReminderJobs:
         db: Database,
         plan: Plan,
         clock: Clock,
-        gateway: SlackGateway,
-        directory: Directory,
+        platform: ChatPlatform,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._plan = plan
         self._clock = clock
-        self._gateway = gateway
-        self._directory = directory
+        self._platform = platform
         self._on_enqueued = on_enqueued
 
     def handlers(self) -> dict[str, JobHandler]:
@@ -69,7 +62,7 @@ class ReminderJobs:
         with self._db.session() as session:
             incident = repo.snapshot(session, job.incident_id)
         if incident is None:
-            raise SlackPermanent(job.kind, f"incident {job.incident_id} not found")
+            raise Permanent(job.kind, f"incident {job.incident_id} not found")
         step = Step(str(job.payload["step"]))
         if (
             incident.status is IncidentStatus.CLOSED
@@ -95,17 +88,17 @@ class ReminderJobs:
             holder = incident.roles.get(role) if role else None
             if holder:
                 return [holder]
-        resolved = self._directory.resolve(self._plan.all_responder_refs(incident.type))
-        bot = self._gateway.bot_user_id()
-        return [user for user in resolved.user_ids if user != bot]
+        resolved = self._platform.resolve_people(self._plan.all_responder_refs(incident.type))
+        bot = self._platform.bot_person()
+        return [user for user in resolved.ids if user != bot]
 
     def contacts(self, incident: IncidentSnapshot) -> list[str]:
         refs = self._plan.for_type(incident.type).escalation
-        resolution = self._directory.resolve(refs)
+        resolution = self._platform.resolve_people(refs)
         for ref, why in resolution.unresolved:
             log.warning("escalation_contact_unresolved", incident=incident.key, ref=ref, error=why)
-        bot = self._gateway.bot_user_id()
-        return [user for user in resolution.user_ids if user != bot]
+        bot = self._platform.bot_person()
+        return [user for user in resolution.ids if user != bot]
 
     @staticmethod
     def _deadline(job: ClaimedJob) -> datetime:
@@ -118,23 +111,16 @@ class ReminderJobs:
             return
         incident, step = current
         channel = self._channel(incident)
-        deadline_at, now, tz = self._deadline(job), self._clock.now(), self._plan.tz
-        owners = self.owners(incident, step)
+        overdue = Overdue(
+            incident, step, self._deadline(job), self._clock.now(), self.owners(incident, step)
+        )
+        what = f"{incident.key}: step {step.value} is overdue"
         if int(job.payload.get("level", 1)) >= 2:
-            message = build_escalation_message(
-                incident,
-                step,
-                deadline_at=deadline_at,
-                now=now,
-                tz=tz,
-                owners=owners,
-                contacts=self.contacts(incident),
-            )
+            overdue = replace(overdue, contacts=self.contacts(incident))
+            message = ChatMessage(ESCALATION, f"Escalation: {what}", overdue)
         else:
-            message = build_reminder_message(
-                incident, step, deadline_at=deadline_at, now=now, tz=tz, owners=owners
-            )
-        post_once(self._gateway, channel, message, job)
+            message = ChatMessage(REMINDER, what, overdue)
+        self._platform.post(channel, message, once=Once(job.id, job.attempts > 1))
 
     def escalate(self, job: ClaimedJob) -> None:
         """Invite the escalation contacts, then one DM job each (own retries, own dedup)."""
@@ -144,17 +130,8 @@ class ReminderJobs:
         incident, _step = current
         channel = self._channel(incident)
         contacts = self.contacts(incident)
-        for user in contacts:
-            try:
-                self._gateway.call("conversations.invite", channel=channel, users=[user])
-            except SlackCallError as exc:
-                if exc.error != "already_in_channel":
-                    log.warning(
-                        "escalation_invite_failed",
-                        incident=incident.key,
-                        user=user,
-                        error=exc.error,
-                    )
+        for user, error in self._platform.invite(channel, contacts):
+            log.warning("escalation_invite_failed", incident=incident.key, user=user, error=error)
         now = self._clock.now()
         with self._db.session() as session:
             for user in contacts:
@@ -174,9 +151,10 @@ class ReminderJobs:
         if current is None:
             return
         incident, step = current
-        opened = self._gateway.call("conversations.open", users=str(job.payload["user"]))
-        dm_channel = str(opened["channel"]["id"])
-        message = build_escalation_dm(
-            incident, step, deadline_at=self._deadline(job), now=self._clock.now(), tz=self._plan.tz
+        overdue = Overdue(incident, step, self._deadline(job), self._clock.now())
+        message = ChatMessage(
+            ESCALATION_DM, f"{incident.key}: step {step.value} is escalated to you", overdue
         )
-        post_once(self._gateway, dm_channel, message, job)
+        self._platform.direct_message(
+            str(job.payload["user"]), message, once=Once(job.id, job.attempts > 1)
+        )

@@ -19,7 +19,9 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObj
 
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.types import Step, parse_id
+from bot.reminders.messages import ESCALATION, ESCALATION_DM, REMINDER, Overdue
 from bot.reminders.scan import step_label
+from bot.slack.platform import SlackRenderers
 from bot.slack.text import channel_link, duration, escape, local_time, mention, truncate
 from bot.slack.views import SlackMessage
 
@@ -128,3 +130,37 @@ def build_escalation_dm(
         f"plan escalates it to you. You were added to {where}."
     )
     return SlackMessage(text=text, blocks=(SectionBlock(text=MarkdownTextObject(text=text)),))
+
+
+def register_renderers(renderers: SlackRenderers, tz: ZoneInfo) -> None:
+    """The Slack renderings of the reminders' message kinds."""
+
+    def reminder(data: Overdue) -> SlackMessage:
+        return build_reminder_message(
+            data.incident,
+            data.step,
+            deadline_at=data.deadline_at,
+            now=data.now,
+            tz=tz,
+            owners=data.owners,
+        )
+
+    def escalation(data: Overdue) -> SlackMessage:
+        return build_escalation_message(
+            data.incident,
+            data.step,
+            deadline_at=data.deadline_at,
+            now=data.now,
+            tz=tz,
+            owners=data.owners,
+            contacts=data.contacts,
+        )
+
+    def escalation_dm(data: Overdue) -> SlackMessage:
+        return build_escalation_dm(
+            data.incident, data.step, deadline_at=data.deadline_at, now=data.now, tz=tz
+        )
+
+    renderers.register(REMINDER, reminder)
+    renderers.register(ESCALATION, escalation)
+    renderers.register(ESCALATION_DM, escalation_dm)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.chat.port import Once
 from bot.slack.gateway import SlackGateway
 from bot.slack.views import SlackMessage
-from bot.storage.jobs import ClaimedJob
 
 METADATA_EVENT_TYPE = "oor_bot_post"
 _HISTORY_LOOKBACK = 200
 
 
-def _marker(job: ClaimedJob) -> dict[str, Any]:
-    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"job": job.id}}
+def _marker(key: int) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"job": key}}
 
 
-def find_posted(gateway: SlackGateway, channel_id: str, job: ClaimedJob) -> str | None:
+def find_posted(gateway: SlackGateway, channel_id: str, key: int) -> str | None:
     data = gateway.call(
         "conversations.history",
         channel=channel_id,
@@ -30,8 +30,18 @@ def find_posted(gateway: SlackGateway, channel_id: str, job: ClaimedJob) -> str 
     )
     for message in data.get("messages", []):
         payload = (message.get("metadata") or {}).get("event_payload") or {}
-        if payload.get("job") == job.id:
+        if payload.get("job") == key:
             return str(message["ts"])
+    return None
+
+
+def find_shared_file(gateway: SlackGateway, channel_id: str, filename: str) -> str | None:
+    """The id of a file named ``filename`` the bot already shared in the channel."""
+    data = gateway.call("conversations.history", channel=channel_id, limit=_HISTORY_LOOKBACK)
+    for message in data.get("messages", []):
+        for file in message.get("files") or []:
+            if file.get("name") == filename and file.get("id"):
+                return str(file["id"])
     return None
 
 
@@ -39,18 +49,18 @@ def post_once(
     gateway: SlackGateway,
     channel_id: str,
     message: SlackMessage,
-    job: ClaimedJob,
+    once: Once | None,
     **extra: Any,
 ) -> str:
-    """Post ``message`` for ``job`` unless an earlier attempt already did; return its ts."""
-    if job.attempts > 1:
-        already = find_posted(gateway, channel_id, job)
+    """Post ``message`` unless an earlier attempt of ``once`` already did; return its ts."""
+    if once is not None and once.maybe_done:
+        already = find_posted(gateway, channel_id, once.key)
         if already:
             return already
     data = gateway.call(
         "chat.postMessage",
         channel=channel_id,
-        metadata=_marker(job),
+        **({"metadata": _marker(once.key)} if once is not None else {}),
         **message.as_args(),
         **extra,
     )

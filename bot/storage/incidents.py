@@ -54,6 +54,27 @@ def get_row(session: Session, number: int, *, for_update: bool = False) -> Incid
     return session.exec(stmt).first()
 
 
+def record_room(session: Session, number: int, room: str, name: str, at: datetime) -> bool:
+    """Store the incident's chat room (the platform's reference and name) unless it has one;
+    True when this call stored it."""
+    row = get_row(session, number, for_update=True)
+    if row is None or row.channel_id is not None:
+        return False
+    row.channel_id, row.channel_name, row.updated_at = room, name, at
+    session.add(row)
+    return True
+
+
+def record_board(session: Session, number: int, message_ref: str) -> str:
+    """Store the board's message reference unless one is stored; the stored one."""
+    row = get_row(session, number, for_update=True)
+    assert row is not None
+    if row.board_ts is None:
+        row.board_ts = message_ref
+        session.add(row)
+    return row.board_ts
+
+
 def add_timeline(
     session: Session,
     incident_id: int,

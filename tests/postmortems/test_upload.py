@@ -16,9 +16,12 @@ from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady
 from bot.postmortems import store
+from bot.postmortems.model import SUMMARY_MESSAGE
 from bot.postmortems.service import PostmortemService
 from bot.postmortems.upload import PostmortemJobs
+from bot.postmortems.views import summary_renderer
 from bot.slack.gateway import SlackCallError
+from bot.slack.platform import SlackPlatform, SlackRenderers
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.storage.models import JobRow
@@ -51,6 +54,12 @@ class FakeGateway:
         return [method for method, _ in self.calls]
 
 
+def platform(gateway: FakeGateway) -> SlackPlatform:
+    renderers = SlackRenderers()
+    renderers.register(SUMMARY_MESSAGE, summary_renderer(TZ))
+    return SlackPlatform(gateway, None, renderers)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def compiled(db: Database, plan: Plan) -> tuple[int, int]:
     clock = ManualClock(T0)
@@ -72,7 +81,7 @@ def test_first_attempt_uploads_then_posts_the_summary(
 ) -> None:
     number, pm_id = compiled
     gateway = FakeGateway()
-    jobs = PostmortemJobs(db, gateway, TZ, archive_on_close=False)  # type: ignore[arg-type]
+    jobs = PostmortemJobs(db, platform(gateway), archive_on_close=False)
     jobs.upload(_job("upload_postmortem", 1, number, {"postmortem_id": pm_id}))
     assert gateway.methods() == ["upload_file", "chat.postMessage"]
     upload = gateway.calls[0][1]
@@ -88,7 +97,7 @@ def test_a_retry_finds_the_file_an_interrupted_attempt_shared(
     number, pm_id = compiled
     shared = {"ts": "1.1", "files": [{"id": "F0OLD", "name": f"OOR-{number}-postmortem-v1.md"}]}
     gateway = FakeGateway(history=[shared])
-    jobs = PostmortemJobs(db, gateway, TZ, archive_on_close=False)  # type: ignore[arg-type]
+    jobs = PostmortemJobs(db, platform(gateway), archive_on_close=False)
     jobs.upload(_job("upload_postmortem", 2, number, {"postmortem_id": pm_id}))
     assert "upload_file" not in gateway.methods()
     with db.session() as session:
@@ -99,7 +108,7 @@ def test_a_retry_finds_the_file_an_interrupted_attempt_shared(
 def test_upload_waits_for_the_channel(db: Database, compiled: tuple[int, int]) -> None:
     number, pm_id = compiled
     update_incident(db, number, channel_id=None)
-    jobs = PostmortemJobs(db, FakeGateway(), TZ, archive_on_close=False)  # type: ignore[arg-type]
+    jobs = PostmortemJobs(db, platform(FakeGateway()), archive_on_close=False)
     with pytest.raises(NotReady):
         jobs.upload(_job("upload_postmortem", 1, number, {"postmortem_id": pm_id}))
 
@@ -112,10 +121,10 @@ def test_archive_only_when_planned_closed_and_last(db: Database, plan: Plan) -> 
     job = _job(JobKind.ARCHIVE_CHANNEL, 1, number, {})
 
     gateway = FakeGateway()
-    PostmortemJobs(db, gateway, TZ, archive_on_close=False).archive(job)  # type: ignore[arg-type]
+    PostmortemJobs(db, platform(gateway), archive_on_close=False).archive(job)
     assert gateway.calls == []  # the plan keeps channels
 
-    archiving = PostmortemJobs(db, gateway, TZ, archive_on_close=True)  # type: ignore[arg-type]
+    archiving = PostmortemJobs(db, platform(gateway), archive_on_close=True)
     archiving.archive(job)
     assert gateway.calls == []  # not closed (e.g. reopened meanwhile)
 

@@ -26,9 +26,11 @@ from bot.reminders.views import (
     build_reminder_message,
     overdue_text,
     parse_button_value,
+    register_renderers,
 )
 from bot.sandbox.emulator import Emulator
 from bot.slack.directory import Resolution
+from bot.slack.platform import SlackPlatform, SlackRenderers
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
@@ -111,7 +113,10 @@ class FakeGateway:
 
 
 def handlers(db: Database, plan: Plan, clock: ManualClock, gateway: FakeGateway) -> ReminderJobs:
-    return ReminderJobs(db, plan, clock, gateway, FakeDirectory())  # type: ignore[arg-type]
+    renderers = SlackRenderers()
+    register_renderers(renderers, plan.tz)
+    platform = SlackPlatform(gateway, FakeDirectory(), renderers)  # type: ignore[arg-type]
+    return ReminderJobs(db, plan, clock, platform)
 
 
 def test_owners_in_progress_then_commander_then_the_plan(db: Database, plan: Plan) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.domain import lifecycle
 from bot.domain.incident import IncidentSnapshot, initial_steps
 from bot.domain.types import IncidentStatus, OorType, Role, Severity
-from bot.slack.channel_setup import notice_text
+from bot.slack.renderers import notice_text
 
 
 def notice(text: str, mentions: list[str] | None = None, **extra: Any) -> str:

@@ -18,15 +18,17 @@ from bot.domain.clock import ManualClock
 from bot.domain.events import EventStatus, OorEvent, PaymentDetails
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity
+from bot.incidents.event_summary import EventSummaries
 from bot.incidents.ingest import IngestService
 from bot.incidents.job_kinds import JobKind
+from bot.incidents.room_setup import ChannelSetup
 from bot.metrics import Metrics
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.sandbox.workspace import seed_demo_workspace
-from bot.slack.channel_setup import ChannelSetup
 from bot.slack.directory import Directory
-from bot.slack.event_summary import EventSummaries
 from bot.slack.gateway import SlackGateway, build_web_client
+from bot.slack.platform import SlackPlatform, SlackRenderers
+from bot.slack.renderers import register_core_renderers
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.models import IncidentRow, JobRow, TimelineRow
@@ -60,8 +62,11 @@ class Rig:
         self.db, self.plan, self.emulator, self.clock = db, plan, emulator, clock
         client = build_web_client(BOT_TOKEN, api_url, timeout=5)
         gateway = SlackGateway(client, Metrics(), monotonic=lambda: clock.now().timestamp())
-        self.summaries = EventSummaries(db, gateway, plan, self.clock)
-        setup = ChannelSetup(db, gateway, Directory(gateway), plan, self.clock)
+        renderers = SlackRenderers()
+        register_core_renderers(renderers, plan, clock)
+        platform = SlackPlatform(gateway, Directory(gateway), renderers)
+        self.summaries = EventSummaries(db, platform, plan, self.clock)
+        setup = ChannelSetup(db, platform, plan, self.clock)
         self.worker = OutboxWorker(
             db, setup.handlers(), self.clock, Metrics(), WorkerOptions(threads=2, lease=LEASE)
         )

@@ -14,15 +14,13 @@ from collections.abc import Callable
 
 import structlog
 
+from bot.chat import messages
+from bot.chat.port import ChatMessage, ChatPlatform, Once, RoomClosed
 from bot.domain.clock import Clock
 from bot.domain.event_tally import SUMMARY_WINDOW, EventTally, tally_sentence
 from bot.domain.plan import Plan
 from bot.incidents.job_kinds import JobKind
-from bot.outbox.outcomes import NotReady
-from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
-from bot.slack.posting import post_once
-from bot.slack.text import escape
-from bot.slack.views import SlackMessage
+from bot.outbox.outcomes import NotReady, Permanent
 from bot.storage import event_tally, jobs
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -31,7 +29,6 @@ from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 
-SUMMARY_ICON = "📈"
 SUMMARY_ACTOR = "monitoring"  # who the timeline says it was: the monitors, not a person
 _TALLY = "tally"  # the job payload's key for the tally it took
 
@@ -40,13 +37,13 @@ class EventSummaries:
     def __init__(
         self,
         db: Database,
-        gateway: SlackGateway,
+        platform: ChatPlatform,
         plan: Plan,
         clock: Clock,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
-        self._gateway = gateway
+        self._platform = platform
         self._plan = plan
         self._clock = clock
         self._on_enqueued = on_enqueued
@@ -61,7 +58,7 @@ class EventSummaries:
             try:
                 channel_id = repo.channel_id_of(conn, number)
             except LookupError:
-                raise SlackPermanent(job.kind, f"incident {number} not found") from None
+                raise Permanent(job.kind, f"incident {number} not found") from None
         if channel_id is None:
             # The tally keeps growing meanwhile; the first summary tells all of it.
             raise NotReady("the incident channel is not created yet")
@@ -69,12 +66,11 @@ class EventSummaries:
         tally = EventTally.from_json(taken) if isinstance(taken, dict) else self._take(job)
         if tally is None:
             return  # nothing pending: an earlier summary took it
-        text = f"{SUMMARY_ICON} {escape(tally_sentence(tally, self._plan.tz))}"
+        sentence = tally_sentence(tally, self._plan.tz)
+        message = ChatMessage(messages.EVENT_SUMMARY, sentence, sentence)
         try:
-            post_once(self._gateway, channel_id, SlackMessage(text=text), job)
-        except SlackCallError as exc:
-            if exc.error != "is_archived":
-                raise
+            self._platform.post(channel_id, message, once=Once(job.id, job.attempts > 1))
+        except RoomClosed:
             # Closed and archived meanwhile: the timeline has the summary, nobody reads here.
             log.info("event_summary_channel_archived", incident=number)
             return

@@ -1,0 +1,1 @@
+"""The chat-platform port: what the core asks of a chat platform (Slack, later Feishu/Lark)."""

@@ -1,0 +1,69 @@
+"""Slack renderings of the core's message kinds (:mod:`bot.chat.messages`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.chat import messages
+from bot.domain.clock import Clock
+from bot.domain.incident import IncidentSnapshot
+from bot.domain.plan import Plan
+from bot.slack.platform import SlackRenderers
+from bot.slack.text import channel_link, escape, mention
+from bot.slack.views import SlackMessage
+from bot.slack.views.status_board import build_status_board
+
+NOTICE_ICONS = {
+    "step": "▶️",
+    "record": "📝",
+    "finding": "🔎",
+    "role": "👤",
+    "severity": "🚦",
+    "status": "📌",
+    "grouped": "➕",
+    "recovered": "💚",
+}
+SUMMARY_ICON = "📈"
+
+
+def notice_text(payload: dict[str, Any]) -> str:
+    """The one-line channel message for a timeline entry: outside text escaped, only the
+    actor and the users the bot itself named become mentions (written ``@U…`` or, in
+    older entries, ``<@U…>``)."""
+    text = escape(str(payload.get("text", "")))
+    named = [str(user) for user in payload.get("mentions", [])]
+    if named:
+        people = "|".join(re.escape(user) for user in named)
+        pattern = rf"&lt;@({people})&gt;|(?<!\S)@({people})(?=[\s,.;:)]|$)"
+        text = re.sub(pattern, lambda m: mention(m[1] or m[2]), text)
+    icon = NOTICE_ICONS.get(str(payload.get("kind", "")), "•")
+    actor = payload.get("actor")
+    return f"{icon} {mention(str(actor))} {text}" if actor else f"{icon} {text}"
+
+
+def register_core_renderers(renderers: SlackRenderers, plan: Plan, clock: Clock) -> None:
+    def board(incident: IncidentSnapshot) -> SlackMessage:
+        runbook = plan.for_type(incident.type).runbook_url
+        return build_status_board(
+            incident,
+            tz=plan.tz,
+            now=clock.now(),
+            runbook_url=str(runbook) if runbook else None,
+            partners=plan.partners_for(incident.type, incident.payment_method),
+        )
+
+    def announcement(data: messages.Announcement) -> SlackMessage:
+        incident = data.incident
+        return SlackMessage(
+            text=f"🚨 *{incident.key}* {incident.severity.label} {incident.type.label} — "
+            f"{escape(incident.title)} → {channel_link(data.room)}"
+        )
+
+    renderers.register(messages.NOTICE, lambda payload: SlackMessage(text=notice_text(payload)))
+    renderers.register(messages.BOARD, board)
+    renderers.register(messages.ANNOUNCEMENT, announcement, unfurl_links=False)
+    renderers.register(
+        messages.EVENT_SUMMARY,
+        lambda sentence: SlackMessage(text=f"{SUMMARY_ICON} {escape(str(sentence))}"),
+    )
