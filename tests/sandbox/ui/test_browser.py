@@ -135,7 +135,9 @@ def test_an_incident_worked_from_the_browser(sandbox: Sandbox, page: Any, tmp_pa
     sms_zh = message("SMS 短信 · 中文 zh-CN")
     sms_en = message("SMS 短信 · English en")
     status_en = message("Status page 状态页 · English en")
-    expect(sms_zh).to_contain_text("【某某支付】")
+    # Six drafts reach the channel at Slack's per-channel posting rate (about one a second
+    # after a short burst), so the fourth one may need longer than expect's 5 s default.
+    expect(sms_zh).to_contain_text("【某某支付】", timeout=30_000)
     sms_zh.get_by_role("button", name="Approve").click()
     expect(status).to_contain_text("requires a second person to approve")
     sms_en.get_by_role("button", name="Edit").click()
