@@ -1,0 +1,1 @@
+"""PagerDuty: on-call schedules, paging and the Webhooks v3 signature (issue 13)."""

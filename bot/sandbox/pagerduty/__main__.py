@@ -1,0 +1,3 @@
+from bot.sandbox.pagerduty.server import main
+
+main()
