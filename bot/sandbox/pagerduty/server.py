@@ -1,36 +1,30 @@
 """Serve a `PagerDutyEmulator` with uvicorn in a background thread, or from the command line.
 
-As with the Slack emulator's server, the socket is bound before uvicorn starts, so ``port=0``
-gives a free port that is known (and written into ``emu.base_url``) before the first request.
+Like the Slack emulator's (:mod:`bot.sandbox.served`), the port is known, and written into
+``emu.base_url``, before the first request.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from bot.sandbox.pagerduty.app import create_pagerduty_app
 from bot.sandbox.pagerduty.emulator import PagerDutyEmulator
+from bot.sandbox.served import ServedApp
 
-START_TIMEOUT_S = 10.0
 
-
-class PagerDutyServer:
+class PagerDutyServer(ServedApp):
     """Run ``create_pagerduty_app(emu)`` on a real HTTP port in a daemon thread."""
 
+    name = "pagerduty-emulator"
+
     def __init__(self, emu: PagerDutyEmulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.emu = emu
-        self.host = host
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
 
     @property
     def base_url(self) -> str:
@@ -46,52 +40,11 @@ class PagerDutyServer:
         """What ``OOR_PAGERDUTY_EVENTS_URL`` would be: events go to ``{events_url}/v2/enqueue``."""
         return self.base_url.rstrip("/")
 
-    def start(self) -> PagerDutyServer:
-        """Start serving; returns once the server accepts connections."""
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self._socket = sock
-        self.port = sock.getsockname()[1]
+    def bound(self) -> None:
         self.emu.base_url = self.base_url
-        config = uvicorn.Config(
-            create_pagerduty_app(self.emu), log_level="warning", lifespan="off", access_log=False
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="pagerduty-emulator", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("PagerDuty emulator failed to start")
-            time.sleep(0.01)
-        return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=START_TIMEOUT_S)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> PagerDutyServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def asgi_app(self) -> Starlette:
+        return create_pagerduty_app(self.emu)
 
 
 DEMO_ROUTING_KEY = "0" * 24 + "demo0001"
