@@ -38,6 +38,16 @@ class ChatMessage:
             raise ValueError("every message needs a plain-text fallback")
 
 
+class OutboxJob(Protocol):
+    """What :meth:`Once.for_job` needs of an outbox job."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Once:
     """Post at most once for ``key`` (an outbox job id): when ``maybe_done`` (a retry), the
@@ -45,6 +55,12 @@ class Once:
 
     key: int
     maybe_done: bool
+
+    @classmethod
+    def for_job(cls, job: OutboxJob) -> Once:
+        """Once per outbox job: any attempt after the first may follow one that posted and
+        died before recording it."""
+        return cls(job.id, job.attempts > 1)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ class DigestPoster:
             DigestMessage(digest, render_digest(digest, self._plan)),
         )
         room = self.channel_id()
-        once = Once(job.id, job.attempts > 1)
+        once = Once.for_job(job)
         self._platform.post(room, message, once=once)
 
         from bot.digest.chart import render_chart  # matplotlib: only where a chart is drawn

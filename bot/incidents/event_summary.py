@@ -69,7 +69,7 @@ class EventSummaries:
         sentence = tally_sentence(tally, self._plan.tz)
         message = ChatMessage(messages.EVENT_SUMMARY, sentence, sentence)
         try:
-            self._platform.post(channel_id, message, once=Once(job.id, job.attempts > 1))
+            self._platform.post(channel_id, message, once=Once.for_job(job))
         except RoomClosed:
             # Closed and archived meanwhile: the timeline has the summary, nobody reads here.
             log.info("event_summary_channel_archived", incident=number)

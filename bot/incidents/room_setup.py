@@ -32,11 +32,6 @@ log = structlog.get_logger(__name__)
 MAX_NAME_ATTEMPTS = 20
 
 
-def once(job: ClaimedJob) -> Once:
-    """Post at most once per job: a retry looks for what an earlier attempt posted."""
-    return Once(job.id, job.attempts > 1)
-
-
 class ChannelSetup:
     def __init__(
         self,
@@ -197,7 +192,7 @@ class ChannelSetup:
         incident, channel_id = self._channel_of(job)
         ts = incident.board_ts
         if ts is None:
-            ts = self._platform.post(channel_id, self._board(incident), once=once(job))
+            ts = self._platform.post(channel_id, self._board(incident), once=Once.for_job(job))
             with self._db.session() as session:
                 ts = repo.record_board(session, incident.number, ts)
         self._platform.pin(channel_id, ts)
@@ -221,7 +216,7 @@ class ChannelSetup:
             raise NotReady("the incident channel is not created yet")
         text = str(job.payload.get("text", "")) or "·"
         message = ChatMessage(messages.NOTICE, text, dict(job.payload))
-        self._platform.post(channel_id, message, once=once(job))
+        self._platform.post(channel_id, message, once=Once.for_job(job))
 
     def announce(self, job: ClaimedJob) -> None:
         target = self._plan.broadcast_channel
@@ -234,4 +229,4 @@ class ChannelSetup:
             f"{incident.key} {incident.severity.label} {incident.type.label} — {incident.title}",
             messages.Announcement(incident, channel_id),
         )
-        self._platform.post(room, message, once=once(job))
+        self._platform.post(room, message, once=Once.for_job(job))

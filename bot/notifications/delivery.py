@@ -120,7 +120,7 @@ class NotificationJobs:
         if channel_id is None:
             raise NotReady("the incident channel is not created yet")
         message = self.message(draft, key)
-        ts = self._platform.post(channel_id, message, once=Once(job.id, job.attempts > 1))
+        ts = self._platform.post(channel_id, message, once=Once.for_job(job))
         with self._db.session() as session:
             row = session.get(NotificationDraftRow, draft.id, with_for_update=True)
             assert row is not None

@@ -53,7 +53,7 @@ class PostmortemJobs:
 
     def upload(self, job: ClaimedJob) -> None:
         stored, channel_id, title = self._load(job)
-        once = Once(job.id, job.attempts > 1)
+        once = Once.for_job(job)
         file_id = stored.file_id
         if file_id is None:
             file = SharedFile(

@@ -120,7 +120,7 @@ class ReminderJobs:
             message = ChatMessage(ESCALATION, f"Escalation: {what}", overdue)
         else:
             message = ChatMessage(REMINDER, what, overdue)
-        self._platform.post(channel, message, once=Once(job.id, job.attempts > 1))
+        self._platform.post(channel, message, once=Once.for_job(job))
 
     def escalate(self, job: ClaimedJob) -> None:
         """Invite the escalation contacts, then one DM job each (own retries, own dedup)."""
@@ -155,6 +155,4 @@ class ReminderJobs:
         message = ChatMessage(
             ESCALATION_DM, f"{incident.key}: step {step.value} is escalated to you", overdue
         )
-        self._platform.direct_message(
-            str(job.payload["user"]), message, once=Once(job.id, job.attempts > 1)
-        )
+        self._platform.direct_message(str(job.payload["user"]), message, once=Once.for_job(job))
