@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.sandbox.fault_registry import FaultRegistry, InjectedFault
+
 
 @dataclass
-class Fault:
+class Fault(InjectedFault):
     """One injected misbehaviour for `method` ("*" for every method).
 
     `latency` delays the call; `status` answers with that HTTP status (429 adds Retry-After);
@@ -37,8 +39,12 @@ class Fault:
     times: int | None = None
     used: int = 0
 
-    def exhausted(self) -> bool:
-        return self.times is not None and self.used >= self.times
+    def matches(self, name: str) -> bool:
+        return self.method in ("*", name)
+
+    @property
+    def fails(self) -> bool:
+        return self.status is not None or self.error is not None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,12 +64,12 @@ class FaultOutcome:
         return self.status is not None or self.error is not None
 
 
-class FaultInjector:
-    """Registry of faults; thread-safe because tests add faults while the server runs."""
+class FaultInjector(FaultRegistry[Fault]):
+    """Registry of faults (bot/sandbox/fault_registry.py); thread-safe because tests add
+    faults while the server runs."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+    needs_message = "a fault needs a status, an error or a latency"
+    status_message = "fault status must be an HTTP error status (4xx/5xx)"
 
     def add(
         self,
@@ -75,41 +81,15 @@ class FaultInjector:
         latency: float = 0.0,
         times: int | None = None,
     ) -> Fault:
-        if status is None and error is None and latency <= 0:
-            raise ValueError("a fault needs a status, an error or a latency")
-        if status is not None and not 400 <= status <= 599:
-            raise ValueError("fault status must be an HTTP error status (4xx/5xx)")
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 or None")
-        fault = Fault(method, status, max(1, int(retry_after)), error, float(latency), times)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def active(self) -> list[Fault]:
-        with self._lock:
-            return [Fault(**asdict(f)) for f in self._faults if not f.exhausted()]
+        fails = status is not None or error is not None
+        self.check(fails=fails, status=status, latency=latency, times=times)
+        return self.register(
+            Fault(method, status, max(1, int(retry_after)), error, float(latency), times)
+        )
 
     def take(self, method: str) -> FaultOutcome:
         """Consume one use of every matching fault; latencies add up, the first failure wins."""
-        latency = 0.0
-        failure: Fault | None = None
-        with self._lock:
-            for fault in self._faults:
-                if fault.exhausted() or fault.method not in ("*", method):
-                    continue
-                # A failure fault is only used up by the call it actually fails.
-                if (fault.status is not None or fault.error is not None) and failure is not None:
-                    continue
-                fault.used += 1
-                latency += fault.latency
-                if fault.status is not None or fault.error is not None:
-                    failure = fault
-            self._faults = [f for f in self._faults if not f.exhausted()]
+        latency, failure = self.use(method)
         if failure is None:
             return FaultOutcome(latency=latency)
         return FaultOutcome(latency, failure.status, failure.retry_after, failure.error)

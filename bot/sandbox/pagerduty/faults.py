@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.sandbox.fault_registry import FaultRegistry, InjectedFault
+
 # NOTES.md "REST v2 essentials": 960 requests a minute per key.
 REST_RATE_LIMIT = (960, 60.0)
 
 
 @dataclass
-class PdFault:
+class PdFault(InjectedFault):
     """``status`` answers with that HTTP error (429 carries a reset time of ``reset_seconds``);
     ``latency`` delays the answer; ``times`` is how many requests it affects (None: until
     cleared)."""
@@ -32,13 +34,10 @@ class PdFault:
     times: int | None = None
     used: int = 0
 
-    def matches(self, endpoint: str) -> bool:
-        if self.endpoint in ("*", endpoint):
+    def matches(self, name: str) -> bool:
+        if self.endpoint in ("*", name):
             return True
-        return self.endpoint.endswith(".*") and endpoint.startswith(self.endpoint[:-1])
-
-    def exhausted(self) -> bool:
-        return self.times is not None and self.used >= self.times
+        return self.endpoint.endswith(".*") and name.startswith(self.endpoint[:-1])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,12 +50,8 @@ class FaultOutcome:
     reset_seconds: int = 1
 
 
-class PdFaults:
-    """Thread-safe: tests add faults while the server runs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[PdFault] = []
+class PdFaults(FaultRegistry[PdFault]):
+    """Thread-safe: tests add faults while the server runs (bot/sandbox/fault_registry.py)."""
 
     def add(
         self,
@@ -67,40 +62,15 @@ class PdFaults:
         reset_seconds: int = 1,
         times: int | None = None,
     ) -> PdFault:
-        if status is None and latency <= 0:
-            raise ValueError("a fault needs a status or a latency")
-        if status is not None and not 400 <= status <= 599:
-            raise ValueError("a fault status must be an HTTP error status (4xx/5xx)")
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 or None")
-        fault = PdFault(endpoint, status, float(latency), max(1, int(reset_seconds)), times)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def active(self) -> list[PdFault]:
-        with self._lock:
-            return [PdFault(**asdict(f)) for f in self._faults if not f.exhausted()]
+        self.check(fails=status is not None, status=status, latency=latency, times=times)
+        return self.register(
+            PdFault(endpoint, status, float(latency), max(1, int(reset_seconds)), times)
+        )
 
     def take(self, endpoint: str) -> FaultOutcome:
         """Use up one turn of each matching fault: latencies add up, the first failure wins
         (a failure fault is only used up by a request it fails)."""
-        latency, failure = 0.0, None
-        with self._lock:
-            for fault in self._faults:
-                if fault.exhausted() or not fault.matches(endpoint):
-                    continue
-                if fault.status is not None and failure is not None:
-                    continue
-                fault.used += 1
-                latency += fault.latency
-                if fault.status is not None:
-                    failure = fault
-            self._faults = [f for f in self._faults if not f.exhausted()]
+        latency, failure = self.use(endpoint)
         if failure is None:
             return FaultOutcome(latency)
         return FaultOutcome(latency, failure.status, failure.reset_seconds)
