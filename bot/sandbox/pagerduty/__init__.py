@@ -6,8 +6,9 @@ Point the bot's ``OOR_PAGERDUTY_API_URL`` and ``OOR_PAGERDUTY_EVENTS_URL`` at a
 lists in shared/reference/pagerduty/ (no PagerDuty text copied).
 """
 
+from bot.sandbox.pagerduty.api_types import Answer, Query
 from bot.sandbox.pagerduty.app import create_pagerduty_app
-from bot.sandbox.pagerduty.emulator import Answer, PagerDutyEmulator, Query
+from bot.sandbox.pagerduty.emulator import PagerDutyEmulator
 from bot.sandbox.pagerduty.faults import REST_RATE_LIMIT, PdFault, PdFaults
 from bot.sandbox.pagerduty.model import (
     Call,

@@ -17,14 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.sandbox.pagerduty.emulator import (
-    CODE_AUTH,
-    CODE_RATE_LIMIT,
-    Answer,
-    PagerDutyEmulator,
-    Query,
-    rest_error,
-)
+from bot.sandbox.pagerduty.api_types import CODE_AUTH, CODE_RATE_LIMIT, Answer, Query, rest_error
+from bot.sandbox.pagerduty.emulator import PagerDutyEmulator
 from bot.sandbox.pagerduty.model import Call, iso
 
 
