@@ -126,6 +126,7 @@ class PageRenderer:
                 page=page,
                 lang=WORDS[locale]["lang"],
                 feed_id=f"tag:{host},2005:/history",
+                updated=max((i.updated_at for i in page.incidents), default=page.created_at),
                 entries=entries,
                 iso=lambda value: in_zone(value, self._tz).isoformat(timespec="seconds"),
                 links=self._links(locale),
