@@ -90,7 +90,7 @@ class PageRenderer:
                 update_labels=UPDATE_LABELS[locale],
                 active=page.unresolved,
                 history=history + _older_days(older, self._tz, locale),
-                has_history=bool(shown or older),
+                has_history=bool(shown or older or page.unresolved),
                 history_days=self._plan.history_days,
                 logo_url=self._plan.logo_url,
                 support=support_for(self._support, locale),
