@@ -130,7 +130,12 @@ def populate(bot: str, db_url: str) -> None:
         ("transaction_interruption", "sev3", None),
     ]
     for index, (oor_type, severity, method) in enumerate(events):
-        details = {"payment_method": method, "merchant_id": f"M-{index}", "amount": "12.00", "currency": "CNY"}
+        details = {
+            "payment_method": method,
+            "merchant_id": f"M-{index}",
+            "amount": "12.00",
+            "currency": "CNY",
+        }
         event = {
             "id": f"bench-{index}",
             "type": oor_type,

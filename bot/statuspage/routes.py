@@ -8,6 +8,7 @@ a header comparison.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
@@ -20,6 +21,7 @@ from bot.statuspage.cache import Document
 from bot.statuspage.statuspage_json import JSON_DOCUMENTS
 
 CACHE_CONTROL = "public, max-age=10"
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _COMMON = {
     "Cache-Control": CACHE_CONTROL,
     # The language may come from Accept-Language: shared caches must key on it.
@@ -82,7 +84,9 @@ def html_headers(logo_url: str | None) -> dict[str, str]:
     images = "'self'"
     if logo_url:
         parts = urlparse(logo_url)
-        images += f" {parts.scheme}://{parts.netloc}"
+        # Only a plain host[:port] goes into the header (no quotes, spaces or ';').
+        if _HOST.fullmatch(parts.netloc):
+            images += f" {parts.scheme}://{parts.netloc}"
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; style-src 'unsafe-inline'; img-src {images}; "

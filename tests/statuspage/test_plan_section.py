@@ -135,3 +135,11 @@ def test_maintenance_must_end_after_it_starts() -> None:
         p.startswith("status_page.maintenance[0]: ") and "ends_at must be after starts_at" in p
         for p in problems
     ), problems
+
+
+def test_plan_check_lists_the_components(plan: Any) -> None:
+    from bot.domain.plan_file import plan_summary
+
+    assert "Status page: alipay, wechat_pay, unionpay, bank_transfer, gateway" in (
+        plan_summary(plan).splitlines()
+    )
