@@ -202,3 +202,31 @@ def test_history_keeps_the_plans_window(sqlite_url: str, plan: Plan) -> None:
         bot.clock.advance(days=2)
         assert public_incidents(bot) == []
         assert "No incidents in the last 3 days." in bot.get("/status?lang=en").text
+
+
+def test_words_from_people_are_escaped(sqlite_url: str, plan: Plan) -> None:
+    with status_bot(sqlite_url, plan) as bot:
+        number = bot.fire()
+        attack = 'Identified – <img src=x onerror="alert(1)"> {{ 7*7 }} & more'
+        bot.publish(number, body=attack)
+        page = bot.get("/status?lang=en").text
+        assert "<img src=x" not in page
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; {{ 7*7 }} &amp; more" in page
+        feed = bot.get("/status/history.atom?lang=en").text
+        # HTML inside XML: escaped twice, so a feed reader shows the text, not an image.
+        assert "&amp;lt;img src=x" in feed and "<img" not in feed
+        [incident] = public_incidents(bot)
+        assert incident["incident_updates"][0]["body"] == (
+            '<img src=x onerror="alert(1)"> {{ 7*7 }} & more'
+        )
+
+
+def test_an_approval_on_another_replica_shows_here(database_url: str, plan: Plan) -> None:
+    """Two bots on one database: the page of one follows what the other approves."""
+    with status_bot(database_url, plan) as here, status_bot(database_url, plan) as there:
+        assert public_incidents(here) == []
+        number = there.fire()
+        there.publish(number)
+        [incident] = public_incidents(here)
+        assert incident["name"] == "Some Alipay payments failing"
+        assert here.component("alipay") == "partial_outage"
