@@ -143,3 +143,38 @@ def test_a_widget_reads_the_summary(sqlite_url: str, plan: Plan) -> None:
             "Card Payments": "partial_outage",
             "Authorisation": "partial_outage",
         }
+
+
+def test_planned_maintenance_in_the_json(sqlite_url: str, plan: Plan) -> None:
+    from datetime import timedelta
+
+    from bot.domain.plan_status_page import Maintenance
+    from tests.statuspage.harness import START
+
+    window = Maintenance(
+        key="unionpay-upgrade",
+        title={"zh-CN": "银联通道维护", "en": "UnionPay maintenance"},  # type: ignore[arg-type]
+        components=["unionpay"],
+        starts_at=START + timedelta(hours=1),
+        ends_at=START + timedelta(hours=2),
+    )
+    with status_bot(sqlite_url, plan, maintenance=[window]) as bot:
+        [upcoming] = bot.json("scheduled-maintenances/upcoming.json")["scheduled_maintenances"]
+        model = EXAMPLES["incidents/unresolved.json"]["incidents"][0]
+        assert shape_problems(model, upcoming) == []
+        assert upcoming["status"] == "scheduled" and upcoming["impact"] == "maintenance"
+        assert upcoming["scheduled_for"] == "2026-11-20T13:30:00.000+08:00"
+        assert upcoming["scheduled_until"] == "2026-11-20T14:30:00.000+08:00"
+        assert bot.json("scheduled-maintenances/active.json")["scheduled_maintenances"] == []
+        assert len(bot.json("summary.json")["scheduled_maintenances"]) == 1
+        assert "UnionPay maintenance" in bot.get("/status?lang=en").text
+
+        bot.clock.advance(hours=1, minutes=30)
+        [active] = bot.json("scheduled-maintenances/active.json")["scheduled_maintenances"]
+        assert active["status"] == "in_progress"
+        assert bot.component("unionpay") == "under_maintenance"
+        assert bot.json("status.json")["status"]["indicator"] == "maintenance"
+
+        bot.clock.advance(hours=1)
+        assert bot.json("scheduled-maintenances.json")["scheduled_maintenances"] == []
+        assert bot.component("unionpay") == "operational"
