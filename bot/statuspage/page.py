@@ -130,11 +130,14 @@ def build_page(
             by_incident.setdefault(update.incident_number, []).append(update)
 
     statuses = {c.key: ComponentStatus.OPERATIONAL for c in plan.components}
+    # Only what the page shows may move its times: a hidden incident leaves no trace.
+    stamps = [u.approved_at for u in records.updates]
     for incident in records.incidents.values():
         announced = incident.number in by_incident
         counts = announced or plan.show_unannounced is ShowUnannounced.COMPONENTS
         if incident.status is not IncidentStatus.OPEN or not counts:
             continue
+        stamps.append(incident.updated_at)
         status = plan.status_for(incident.type, incident.severity)
         for key in plan.components_for(incident.type, incident.payment_method):
             statuses[key] = max(statuses[key], status, key=lambda s: s.rank)
@@ -153,14 +156,12 @@ def build_page(
         for number, updates in by_incident.items()
     ]
     incidents.sort(key=lambda i: (i.created_at, i.id), reverse=True)
-    stamps = [u.approved_at for u in records.updates]
-    stamps += [i.updated_at for i in records.incidents.values()]
     created = records.installed_at or min(stamps, default=now)
     return PageView(
         locale=locale,
         title=plan.title.get(locale),
         now=now,
-        updated_at=max(stamps, default=created),
+        updated_at=max([*stamps, *(i.updated_at for i in incidents)], default=created),
         created_at=created,
         components=tuple(
             ComponentView(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from bot.app import OorApp, create_app
+from bot.digest.schedule import installed_at
 from bot.domain import lifecycle
 from bot.domain.clock import ManualClock
 from bot.domain.incident import IncidentSnapshot
@@ -144,6 +145,8 @@ def status_bot(database_url: str, plan: Plan, **plan_updates: Any) -> Iterator[S
             groups={"payments-oncall": ["U05ERIN", "BOT"]},
         ),
     )
+    # As the first start does (bot.digest.schedule): the page's components date from it.
+    installed_at(app.db, START - timedelta(days=30))
     try:
         yield StatusBot(app, clock)
     finally:
