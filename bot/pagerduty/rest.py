@@ -107,6 +107,10 @@ class PagerDutyRest:
             offset += len(page)
         raise Transient("pagerduty.oncalls", f"more than {MAX_PAGES} pages of on-calls")
 
+    def user_email(self, user_id: str) -> str:
+        """A user's email (``GET /users/{id}``); "" when PagerDuty has none."""
+        return self._email(user_id)
+
     def _email(self, user_id: str) -> str:
         """The user's email ("" when PagerDuty has none: nobody to find in chat)."""
         user = self._get(f"/users/{user_id}", []).get("user") or {}

@@ -53,7 +53,15 @@ class PageRow(SQLModel, table=True):
     dedup_key: str = Field(max_length=255, unique=True)
     route: str = Field(max_length=40)
     reason: str = Field(max_length=20)
-    # triggered, acknowledged or resolved, as the bot last told the pager.
+    # triggered, acknowledged or resolved: what the bot has decided to tell the pager.
     status: str = Field(max_length=20)
+    # Each decision is a version with its own outbox job; jobs run in version order (an
+    # acknowledge must not overtake the trigger still being retried), so a job waits
+    # until ``sent_version`` is the one before its own.
+    version: int = Field(default=1)
+    sent_version: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=300)
+    # When it was last triggered: an acknowledgement only counts if it came after.
+    triggered_at: datetime = _utc(nullable=False)
     created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)
