@@ -33,7 +33,8 @@ from bot.pagerduty.events import PagerDutyEvents
 from bot.pagerduty.pager import PagerDutyPager
 from bot.pagerduty.rest import PagerDutyRest
 from bot.pagerduty.webhook_route import PagerDutyWebhookDeps, pagerduty_webhook_route
-from bot.paging.flows import PagingJobs
+from bot.paging.flows import PagingJobs, RoomNotes
+from bot.paging.on_call import OnCallInvites
 from bot.paging.port import Pager
 from bot.paging.scan import PagingScan
 from bot.paging.signed_webhook import SignedWebhookPager
@@ -149,24 +150,36 @@ def install(wiring: Wiring) -> None:
     pager, rest = build_pager(settings, plan, clock, waiting)
     lookup = routing_keys(plan)
     slack = isinstance(wiring.platform, SlackPlatform)
+    notes = RoomNotes(wiring.db, clock, wake)
     jobs = PagingJobs(
         wiring.db,
         pager,
         wiring.incidents,
         wiring.platform,
         clock,
+        notes=notes,
         pagerduty=rest,
         room_link=_slack_room_link if slack else lambda _room: None,
     )
     wiring.job_handlers.update(jobs.handlers())
+    on_call = OnCallInvites(
+        plan,
+        wiring.incidents,
+        notes,
+        wiring.platform.invite,
+        wiring.platform.person_by_email,
+        rest.on_call if rest is not None else None,  # on-call targets are PagerDuty's
+    )
+    wiring.job_handlers.update(on_call.handlers())
     scan = None
-    if pager is not None:
+    wants_on_call = any(plan.on_call_targets(t) for t in OorType)
+    if pager is not None or wants_on_call:
         by_webhook = isinstance(pager, SignedWebhookPager)
         scan = PagingScan(
             wiring.db,
             plan,
             wake,
-            can_page=lambda t: by_webhook or lookup(t.value) is not None,
+            can_page=lambda t: pager is not None and (by_webhook or lookup(t.value) is not None),
         )
     paging = Paging(scan, jobs, pager, settings.reminder_scan_seconds, clock)
     wiring.on_start.append(paging.start)

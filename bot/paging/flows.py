@@ -28,6 +28,7 @@ from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused, TimelineNote, acknowledge
 from bot.domain.types import OorType, Severity, Step, StepState
+from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady, Permanent
 from bot.pagerduty.rest import PagerDutyRest
@@ -36,6 +37,8 @@ from bot.pagerduty.webhook_route import PAGERDUTY_EVENT_JOB
 from bot.paging.port import Page, Pager, PageReason, PageRef
 from bot.paging.scan import ACKNOWLEDGE, PAGES, RESOLVE, TRIGGER
 from bot.paging.tables import PagerDutyWebhookRow, PageRow
+from bot.storage import incidents as repo
+from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.worker import JobHandler
@@ -44,6 +47,8 @@ log = structlog.get_logger(__name__)
 
 WEBHOOKS: Table = PagerDutyWebhookRow.__table__  # type: ignore[attr-defined]
 WAIT_FOR_EARLIER_SECONDS = 3.0
+NOTE_ACTOR = "pagerduty"
+NOTE_KIND = "paging"
 
 # A room's link for the page (Slack: a redirect to the channel); None: no link yet.
 RoomLink = Callable[[str], str | None]
@@ -87,11 +92,32 @@ def acknowledged_in_pagerduty(person: str, email: str) -> Callable[..., Change]:
     return command
 
 
-def noted(text: str) -> Callable[..., Change]:
-    def command(incident: IncidentSnapshot, at: datetime) -> Change:
-        return Change(timeline=(TimelineNote("note", text),))
+class RoomNotes:
+    """What PagerDuty did, in the timeline and said once in the room (a notice job whose
+    dedup key is ``key``, so a retried job does not say it twice). No actor: the notice
+    names no chat person for what a pager did."""
 
-    return command
+    def __init__(self, db: Database, clock: Clock, on_enqueued: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+
+    def say(self, number: int, key: str, text: str) -> None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            added = jobs.enqueue(
+                session,
+                JobKind.POST_NOTICE,
+                now=now,
+                dedup_key=f"{JobKind.POST_NOTICE}:{number}:paging:{key}"[:200],
+                incident_id=number,
+                payload={"text": text, "kind": NOTE_KIND, "mentions": []},
+            )
+            if added:
+                repo.add_timeline(
+                    session, number, at=now, actor=NOTE_ACTOR, kind=NOTE_KIND, text=text
+                )
+        self._on_enqueued()
 
 
 class PagingJobs:
@@ -103,6 +129,7 @@ class PagingJobs:
         platform: ChatPlatform,
         clock: Clock,
         *,
+        notes: RoomNotes,
         pagerduty: PagerDutyRest | None = None,
         room_link: RoomLink = lambda _room: None,
     ) -> None:
@@ -113,6 +140,7 @@ class PagingJobs:
         self._clock = clock
         self._pagerduty = pagerduty  # for the email of whoever acted in PagerDuty
         self._room_link = room_link
+        self._notes = notes
 
     def handlers(self) -> dict[str, JobHandler]:
         handlers: dict[str, JobHandler] = {PAGERDUTY_EVENT_JOB: self.pagerduty_event}
@@ -170,22 +198,15 @@ class PagingJobs:
             event_type, number = row.event_type, row.incident_id
             agent_id, agent_name, dedup_key = row.agent_id, row.agent_name, row.dedup_key
         who = agent_name or "someone"
-        try:
-            if event_type == ACKNOWLEDGED:
-                self._acknowledged(number, dedup_key, agent_id, who)
-            elif event_type == RESOLVED:
-                self._incidents.apply(
-                    number, "pagerduty", noted(f"PagerDuty: the page was resolved by {who}")
-                )
-            elif event_type == ESCALATED:
-                self._incidents.apply(
-                    number, "pagerduty", noted("PagerDuty: the page was escalated")
-                )
-        except CommandRefused as exc:
-            log.info("pagerduty_event_not_applied", incident=number, reason=str(exc))
+        if event_type == ACKNOWLEDGED:
+            self._acknowledged(number, webhook_id, dedup_key, agent_id, who)
+        elif event_type == RESOLVED:
+            self._notes.say(number, webhook_id, f"PagerDuty: the page was resolved by {who}")
+        elif event_type == ESCALATED:
+            self._notes.say(number, webhook_id, "PagerDuty: the page was escalated")
 
     def _acknowledged(
-        self, number: int, dedup_key: str | None, agent: str | None, who: str
+        self, number: int, webhook_id: str, dedup_key: str | None, agent: str | None, who: str
     ) -> None:
         # PagerDuty has it acknowledged: the scan must not tell it again.
         with self._db.session() as session:
@@ -205,9 +226,12 @@ class PagingJobs:
             text = f"PagerDuty: the page was acknowledged by {who}"
             if email:
                 text += f" ({email}, not found in chat: acknowledge here to take step 1)"
-            self._incidents.apply(number, "pagerduty", noted(text))
+            self._notes.say(number, webhook_id, text)
             return
-        self._incidents.apply(number, person, acknowledged_in_pagerduty(person, email or ""))
+        try:
+            self._incidents.apply(number, person, acknowledged_in_pagerduty(person, email or ""))
+        except CommandRefused as exc:  # closed meanwhile: nothing to acknowledge
+            log.info("pagerduty_ack_not_applied", incident=number, reason=str(exc))
 
     def _email(self, agent: str | None) -> str | None:
         if agent is None or self._pagerduty is None:

@@ -47,6 +47,7 @@ from bot.storage.sql import dialect_name, insert_ignoring_conflicts
 OPEN_WINDOW = timedelta(hours=1)
 ESCALATION_LEVEL = 2  # REMINDERS.c.level of an escalation (bot/reminders)
 
+ON_CALL = "paging.on_call"
 TRIGGER = "paging.trigger"
 ACKNOWLEDGE = "paging.acknowledge"
 RESOLVE = "paging.resolve"
@@ -108,6 +109,16 @@ class PagingScan:
         for number, oor_type, severity in opened:
             if self._plan.paging.pages_on_open(OorType(oor_type), Severity(severity)):
                 wanted.append((number, oor_type, PageReason.OPENED))
+            if self._plan.on_call_targets(OorType(oor_type)):
+                # Who is on call, asked once per incident (bot/paging/on_call.py).
+                jobs.enqueue(
+                    session,
+                    ON_CALL,
+                    now=now,
+                    dedup_key=f"{ON_CALL}:{number}",
+                    incident_id=number,
+                    payload={"incident": number},
+                )
         if self._plan.paging.on_escalation:
             escalated = session.execute(
                 select(INCIDENTS.c.id, INCIDENTS.c.type)

@@ -213,7 +213,7 @@ def test_acknowledged_in_pagerduty_completes_step_1_for_that_person(
     bot: Bot, emu: PagerDutyEmulator, clock: ManualClock
 ) -> None:
     emu.add_webhook_subscription(bot.url, secret=SECRET)
-    bot.open()
+    bot.open(severity="sev2")  # paged, and nobody has acknowledged in chat
     bot.settle(clock.now())
     [delivery] = emu.acknowledge_from_phone(emu.pages[0].id, "alice@example.com")
     assert delivery.status == 202
@@ -222,7 +222,7 @@ def test_acknowledged_in_pagerduty_completes_step_1_for_that_person(
     assert incident is not None
     respond = incident.step(Step.RESPOND)
     assert (respond.state, respond.completed_by) == (StepState.DONE, "U01ALICE")
-    [entry] = [e for e in bot.app.incidents.timeline(1) if "PagerDuty" in e.text]
+    [entry] = [e for e in bot.app.incidents.timeline(1) if "the page in PagerDuty" in e.text]
     assert entry.text.startswith("acknowledged the page in PagerDuty (alice@example.com)")
     # PagerDuty has it acknowledged already: the bot does not tell it again.
     assert [a for a, _, _ in actions(emu)] == ["trigger"]
@@ -243,3 +243,45 @@ def test_a_deadline_missed_twice_pages_the_escalation_once(
         bot.settle(clock.now())
     assert actions(emu) == [("trigger", "oor-bot/OOR-1/escalation", "created")]
     assert emu.pages[0].summary.startswith("ESCALATION: OOR-1 [SEV3]")
+
+
+def test_whoever_is_on_call_now_is_invited_and_named(
+    bot: Bot, emu: PagerDutyEmulator, clock: ManualClock
+) -> None:
+    """The plan's system_crash tech role names pagerduty:schedule/PSCHED1 and level 2 of
+    pagerduty:escalation_policy/PEPOL01: Bob's week has begun (Mondays 09:00 UTC), Carol is
+    level 2 and has no chat account."""
+    clock.advance(hours=9)
+    bot.open()
+    bot.settle(clock.now())
+    incident = bot.app.incidents.get(1)
+    assert incident is not None and incident.channel_id is not None
+    invites = [people for name, (room, *people) in bot.recorder.calls if name == "invite"]
+    assert [("U02BOB",)] in invites  # beside the fixed responders' invitation
+    [said] = [e.text for e in bot.app.incidents.timeline(1) if e.text.startswith("On call")]
+    assert said == (
+        "On call now in PagerDuty, invited: Bob Durand (bob@example.com, "
+        "pagerduty:schedule/PSCHED1); not found in chat by email: Carol Chen (carol@example.com)"
+    )
+    assert [e.actor for e in bot.app.incidents.timeline(1) if e.text == said] == ["pagerduty"]
+    # Asked once: later scans do not ask again.
+    calls = len(emu.calls_to("rest.oncalls"))
+    bot.settle(clock.now())
+    assert len(emu.calls_to("rest.oncalls")) == calls
+
+
+def test_pagerduty_unreachable_leaves_the_fixed_responders_and_says_so(
+    bot: Bot, emu: PagerDutyEmulator, clock: ManualClock
+) -> None:
+    emu.faults.add("rest.*", status=503)
+    bot.open()
+    bot.settle(clock.now())
+    incident = bot.app.incidents.get(1)
+    assert incident is not None and incident.channel_id is not None  # never delayed
+    assert {"U01ALICE", "U02BOB"} <= bot.recorder.rooms[incident.channel_id].members
+    [said] = [e.text for e in bot.app.incidents.timeline(1) if "cannot be reached" in e.text]
+    assert said.startswith("PagerDuty cannot be reached now (HTTP 503): the plan's fixed")
+    emu.faults.clear()
+    clock.advance(minutes=5)
+    bot.settle(clock.now())
+    assert any(e.text.startswith("On call now") for e in bot.app.incidents.timeline(1))
