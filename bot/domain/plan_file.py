@@ -246,4 +246,9 @@ def _paging_summary(plan: Plan, environ: Mapping[str, str]) -> list[str]:
         f"  routing key from ${name}: {'set' if environ.get(name) else 'NOT SET here'}"
         for name in variables
     ]
+    lines += [
+        f"  {t} pages on open but has no routing key: only a pager webhook can page it "
+        f"(add paging.routing_keys.{t} or paging.default_routing_key for PagerDuty)"
+        for t in paging.unrouted()
+    ]
     return lines

@@ -113,26 +113,14 @@ class PagingPlan(BaseModel):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value
 
-    @model_validator(mode="after")
-    def _paged_types_have_a_key(self) -> PagingPlan:
-        from bot.domain.plan import Problems  # the plan module imports this one
-
-        problems: list[tuple[tuple[str | int, ...], str]] = [
-            (
-                ("on_open", oor_type.value),
-                f"no routing key for {oor_type}: add paging.routing_keys.{oor_type} "
-                "or paging.default_routing_key",
-            )
-            for oor_type, severities in self.on_open.items()
-            if severities and self.routing_key_variable(oor_type) is None
-        ]
-        if problems:
-            raise Problems(problems)
-        return self
-
     def routing_key_variable(self, oor_type: OorType) -> str | None:
         """The environment variable that holds ``oor_type``'s routing key, if any."""
         return self.routing_keys.get(OorType(oor_type)) or self.default_routing_key
+
+    def unrouted(self) -> list[OorType]:
+        """Types paged on open without a routing key: PagerDuty cannot page them (a pager
+        webhook can); `plan check` says so."""
+        return [t for t, sev in self.on_open.items() if sev and not self.routing_key_variable(t)]
 
     def pages_on_open(self, oor_type: OorType, severity: Severity) -> bool:
         return Severity(severity) in self.on_open.get(OorType(oor_type), [])

@@ -2,10 +2,10 @@
 
 - ``POST /webhooks/pagerduty`` whenever ``OOR_PAGERDUTY_WEBHOOK_SECRET`` is set, with the
   job that acts on what it stores;
-- a pager: PagerDuty when the plan names routing-key variables (the Events API needs no
-  token; ``OOR_PAGERDUTY_API_TOKEN`` adds on-call lookups and the emails of people who
-  acknowledge in PagerDuty), else the generic signed webhook when
-  ``OOR_PAGER_WEBHOOK_URL`` is set, else none and nothing pages;
+- a pager: the generic signed webhook when ``OOR_PAGER_WEBHOOK_URL`` is set, else
+  PagerDuty when the plan names routing-key variables (the Events API needs no token), else
+  none and nothing pages; ``OOR_PAGERDUTY_API_TOKEN`` adds on-call lookups and the emails
+  of people who acknowledge in PagerDuty, whichever pager pages;
 - with a pager, the scan (bot/paging/scan.py) on an APScheduler interval, beside the
   reminders' (``OOR_REMINDER_SCAN_SECONDS``), and the jobs that page.
 
@@ -73,12 +73,7 @@ def build_pager(
         if token is not None
         else None
     )
-    named = any(plan.paging.routing_key_variable(t) for t in OorType)
-    if named:
-        events = PagerDutyEvents(
-            routing_keys(plan), settings.pagerduty_events_url, clock=clock, while_waiting=waiting
-        )
-        return PagerDutyPager(events, rest), rest
+    # An explicit pager webhook wins; else PagerDuty when the plan names routing keys.
     if settings.pager_webhook_url and settings.pager_webhook_secret:
         pager = SignedWebhookPager(
             settings.pager_webhook_url,
@@ -87,6 +82,13 @@ def build_pager(
             while_waiting=waiting,
         )
         return pager, rest
+    if any(plan.paging.routing_key_variable(t) for t in OorType):
+        events = PagerDutyEvents(
+            routing_keys(plan), settings.pagerduty_events_url, clock=clock, while_waiting=waiting
+        )
+        if plan.paging.unrouted():
+            log.warning("paging_types_without_routing_key", types=plan.paging.unrouted())
+        return PagerDutyPager(events, rest), rest
     return None, rest
 
 
@@ -148,7 +150,6 @@ def install(wiring: Wiring) -> None:
         deps = PagerDutyWebhookDeps(wiring.db, clock, secrets, on_stored=wake)
         wiring.routes.append(pagerduty_webhook_route(deps))
     pager, rest = build_pager(settings, plan, clock, waiting)
-    lookup = routing_keys(plan)
     slack = isinstance(wiring.platform, SlackPlatform)
     notes = RoomNotes(wiring.db, clock, wake)
     jobs = PagingJobs(
@@ -179,7 +180,12 @@ def install(wiring: Wiring) -> None:
             wiring.db,
             plan,
             wake,
-            can_page=lambda t: pager is not None and (by_webhook or lookup(t.value) is not None),
+            # PagerDuty pages the types the plan routes (a named variable left unset parks
+            # its jobs with that message, visibly); a pager webhook pages every type.
+            can_page=lambda t: (
+                pager is not None
+                and (by_webhook or plan.paging.routing_key_variable(t) is not None)
+            ),
         )
     paging = Paging(scan, jobs, pager, settings.reminder_scan_seconds, clock)
     wiring.on_start.append(paging.start)

@@ -104,12 +104,16 @@ def test_paging_problems_name_the_field() -> None:
     ]
 
 
-def test_a_type_paged_on_open_needs_a_routing_key() -> None:
+def test_a_type_paged_on_open_without_a_routing_key_is_pointed_out() -> None:
+    """Not a problem (a pager webhook needs no routing key), but PagerDuty could not page
+    it: the summary says so."""
     data = with_paging(on_open={"amount_error": ["sev1"]}, routing_keys={"system_crash": "K"})
-    assert problems(data) == [
-        "paging.on_open.amount_error: no routing key for amount_error: add "
-        "paging.routing_keys.amount_error or paging.default_routing_key"
-    ]
+    plan = plan_from_data(data)
+    assert plan.paging.unrouted() == [OorType.AMOUNT_ERROR]
+    assert plan_summary(plan, {}).endswith(
+        "  amount_error pages on open but has no routing key: only a pager webhook can page "
+        "it (add paging.routing_keys.amount_error or paging.default_routing_key for PagerDuty)"
+    )
 
 
 def test_the_summary_tells_paging_and_whether_each_variable_is_set() -> None:
