@@ -39,7 +39,7 @@ from bot.paging.port import PageReason, dedup_key_for
 from bot.paging.tables import PageRow
 from bot.storage import jobs
 from bot.storage.db import Database
-from bot.storage.models import IncidentRow, ReminderRow, StepRow
+from bot.storage.models import IncidentRow, JobRow, ReminderRow, StepRow
 from bot.storage.sql import dialect_name, insert_ignoring_conflicts
 
 # Pages are decided for incidents opened this recently: a bot that starts paging for the
@@ -57,6 +57,7 @@ PAGES: Table = PageRow.__table__  # type: ignore[attr-defined]
 INCIDENTS: Table = IncidentRow.__table__  # type: ignore[attr-defined]
 REMINDERS: Table = ReminderRow.__table__  # type: ignore[attr-defined]
 STEPS: Table = StepRow.__table__  # type: ignore[attr-defined]
+JOBS: Table = JobRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,19 @@ class PagingScan:
                 INCIDENTS.c.status != IncidentStatus.CLOSED.value,
             )
         ).all()
+        # What earlier scans did already, read first: an INSERT that conflicts still costs
+        # a write (and a sequence value on PostgreSQL) every few seconds.
+        asked = set(
+            session.execute(
+                select(JOBS.c.dedup_key).where(
+                    JOBS.c.dedup_key.in_([f"{ON_CALL}:{n}" for n, _, _ in opened])
+                )
+            ).scalars()
+        )
         for number, oor_type, severity in opened:
             if self._plan.paging.pages_on_open(OorType(oor_type), Severity(severity)):
                 wanted.append((number, oor_type, PageReason.OPENED))
-            if self._plan.on_call_targets(OorType(oor_type)):
+            if self._plan.on_call_targets(OorType(oor_type)) and f"{ON_CALL}:{number}" not in asked:
                 # Who is on call, asked once per incident (bot/paging/on_call.py).
                 jobs.enqueue(
                     session,
@@ -132,11 +142,17 @@ class PagingScan:
             ).all()
             wanted += [(n, t, PageReason.ESCALATION) for n, t in escalated]
         decided = []
+        keys = {(n, r): dedup_key_for(f"OOR-{n}", r) for n, _, r in wanted}
+        paged = set(
+            session.execute(
+                select(PAGES.c.dedup_key).where(PAGES.c.dedup_key.in_(list(keys.values())))
+            ).scalars()
+        )
         insert = insert_ignoring_conflicts(dialect_name(session), PAGES, unique=["dedup_key"])
         for number, oor_type, reason in wanted:
-            if not self._can_page(OorType(oor_type)):
+            key = keys[(number, reason)]
+            if key in paged or not self._can_page(OorType(oor_type)):
                 continue
-            key = dedup_key_for(f"OOR-{number}", reason)
             created = session.execute(
                 insert.returning(PAGES.c.id).values(
                     incident_id=number,
