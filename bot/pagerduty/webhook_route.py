@@ -35,6 +35,7 @@ from starlette.routing import Route
 from bot.domain.clock import Clock
 from bot.ingest.errors import IngestError
 from bot.ingest.limits import MAX_BODY_BYTES, read_limited_body
+from bot.metrics import Metrics
 from bot.pagerduty.signature import SIGNATURE_HEADER, SignatureError, check
 from bot.pagerduty.webhook_events import (
     NotAWebhookEvent,
@@ -65,6 +66,7 @@ class PagerDutyWebhookDeps:
     clock: Clock
     secrets: Sequence[str]  # empty: PagerDuty webhooks are off (404)
     on_stored: Callable[[], None] = lambda: None
+    metrics: Metrics | None = None  # oor_webhook_events{source="pagerduty", outcome=…}
 
 
 def job_dedup_key(webhook_id: str) -> str:
@@ -123,6 +125,11 @@ def store_delivery(
 def pagerduty_webhook_route(deps: PagerDutyWebhookDeps) -> Route:
     limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs the event loop
 
+    def count(outcome: str) -> None:
+        # Outcomes come from a fixed set (http_<status>, queued, ignored, duplicate, ...).
+        if deps.metrics is not None:
+            deps.metrics.webhook_events.labels(source="pagerduty", outcome=outcome).inc()
+
     async def receive(request: Request) -> Response:
         nonlocal limiter
         if not deps.secrets:
@@ -131,11 +138,13 @@ def pagerduty_webhook_route(deps: PagerDutyWebhookDeps) -> Route:
         try:
             body = await read_limited_body(request, MAX_BODY_BYTES)
         except IngestError as exc:
+            count(f"http_{exc.status}")
             return JSONResponse(exc.to_json(), status_code=exc.status)
         try:
             check(body, request.headers.get(SIGNATURE_HEADER), deps.secrets)
         except SignatureError as exc:
             log.info("pagerduty_webhook_rejected", reason=type(exc).__name__)
+            count("http_401")
             return JSONResponse(
                 {"error": "unauthorized", "message": "X-PagerDuty-Signature does not verify"},
                 status_code=401,
@@ -143,12 +152,14 @@ def pagerduty_webhook_route(deps: PagerDutyWebhookDeps) -> Route:
         try:
             event = parse_webhook_event(body)
         except NotAWebhookEvent as exc:
+            count("http_400")
             return JSONResponse({"error": "invalid_event", "message": str(exc)}, status_code=400)
         webhook_id = (request.headers.get(WEBHOOK_ID_HEADER) or "").strip()
         if not webhook_id:
             # PagerDuty always sends it; without it, the event's own id is what repeats.
             webhook_id = f"event:{event.event_id}" if event.event_id else ""
         if not webhook_id or len(webhook_id) > MAX_WEBHOOK_ID:
+            count("http_400")
             return JSONResponse(
                 {"error": "invalid_event", "message": f"{WEBHOOK_ID_HEADER} missing or too long"},
                 status_code=400,
@@ -160,6 +171,7 @@ def pagerduty_webhook_route(deps: PagerDutyWebhookDeps) -> Route:
             outcome = await anyio.to_thread.run_sync(work, limiter=limiter)
         except SQLAlchemyError:
             log.exception("pagerduty_webhook_store_failed")
+            count("store_failed")
             # PagerDuty retries a 5xx (for up to 48 h), with the same X-Webhook-Id.
             return JSONResponse(
                 {"error": "storage_unavailable", "message": "could not store the event; retry"},
@@ -167,6 +179,7 @@ def pagerduty_webhook_route(deps: PagerDutyWebhookDeps) -> Route:
             )
         if outcome == QUEUED:
             deps.on_stored()
+        count(outcome)
         log.info(
             "pagerduty_webhook_accepted",
             event_type=event.event_type,

@@ -147,7 +147,9 @@ def install(wiring: Wiring) -> None:
     wake, waiting = wiring.worker.wake, wiring.worker.turn.lent
     secrets = settings.pagerduty_webhook_secrets
     if secrets:
-        deps = PagerDutyWebhookDeps(wiring.db, clock, secrets, on_stored=wake)
+        deps = PagerDutyWebhookDeps(
+            wiring.db, clock, secrets, on_stored=wake, metrics=wiring.metrics
+        )
         wiring.routes.append(pagerduty_webhook_route(deps))
     pager, rest = build_pager(settings, plan, clock, waiting)
     slack = isinstance(wiring.platform, SlackPlatform)

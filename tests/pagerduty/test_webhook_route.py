@@ -17,6 +17,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 
 from bot.domain.clock import ManualClock
+from bot.metrics import Metrics
 from bot.pagerduty.pager import PagerDutyPager
 from bot.pagerduty.signature import sign
 from bot.pagerduty.webhook_route import (
@@ -39,6 +40,13 @@ class Bot:
     url: str
     db: Database
     stored: list[bool]
+    metrics: Metrics
+
+    def counted(self, outcome: str) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "oor_webhook_events_total", {"source": "pagerduty", "outcome": outcome}
+        )
+        return value or 0.0
 
 
 def add_incident(db: Database, number: int) -> None:
@@ -55,9 +63,12 @@ def add_incident(db: Database, number: int) -> None:
 
 def serve(db: Database, clock: ManualClock, secrets: list[str]) -> tuple[ServerThread, Bot]:
     stored: list[bool] = []
-    deps = PagerDutyWebhookDeps(db, clock, secrets, on_stored=lambda: stored.append(True))
+    metrics = Metrics()
+    deps = PagerDutyWebhookDeps(
+        db, clock, secrets, on_stored=lambda: stored.append(True), metrics=metrics
+    )
     server = ServerThread(Starlette(routes=[pagerduty_webhook_route(deps)])).start()
-    return server, Bot(f"{server.url}/webhooks/pagerduty", db, stored)
+    return server, Bot(f"{server.url}/webhooks/pagerduty", db, stored, metrics)
 
 
 @pytest.fixture
@@ -117,6 +128,7 @@ def test_a_redelivery_is_recognised_by_its_webhook_id(
     assert (again.status, json.loads(again.response)) == (202, {"status": "duplicate"})
     assert len(webhooks(bot.db)) == 1
     assert len(event_jobs(bot.db)) == 1
+    assert (bot.counted("queued"), bot.counted("duplicate")) == (1, 1)
 
 
 def test_a_wrong_signature_is_401_and_stores_nothing(
@@ -127,6 +139,7 @@ def test_a_wrong_signature_is_401_and_stores_nothing(
     [delivery] = emu.acknowledge_from_phone(emu.pages[0].id, "alice@example.com")
     assert delivery.status == 401
     assert webhooks(bot.db) == [] and event_jobs(bot.db) == []
+    assert bot.counted("http_401") == 1
 
 
 def test_a_body_changed_after_signing_is_401(bot: Bot, emu: PagerDutyEmulator) -> None:
