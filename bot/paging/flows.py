@@ -27,7 +27,7 @@ from bot.chat.port import ChatPlatform
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused, TimelineNote, acknowledge
-from bot.domain.types import OorType, Severity, Step, StepState
+from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady, Permanent
@@ -195,6 +195,9 @@ class PagingJobs:
             ).first()
             if row is None or row.incident_id is None:
                 return
+            incident = repo.get_row(session, row.incident_id)
+            if incident is None or incident.status == IncidentStatus.CLOSED.value:
+                return  # its room may be archived: nothing more to say there
             event_type, number = row.event_type, row.incident_id
             agent_id, agent_name, dedup_key = row.agent_id, row.agent_name, row.dedup_key
         who = agent_name or "someone"

@@ -18,6 +18,7 @@ import structlog
 
 from bot.domain.plan import Plan
 from bot.domain.plan_paging import OnCallTarget
+from bot.domain.types import IncidentStatus
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady, Permanent, RetryAfter, Transient
 from bot.paging.flows import RoomNotes
@@ -68,8 +69,8 @@ class OnCallInvites:
     def run(self, job: ClaimedJob) -> None:
         number = int(job.payload["incident"])
         incident = self._incidents.get(number)
-        if incident is None:
-            return
+        if incident is None or incident.status is IncidentStatus.CLOSED:
+            return  # closed before the room was ready: nobody to wake
         targets = self._plan.on_call_targets(incident.type)
         if not targets:
             return
