@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from bot import digest, notifications, postmortems, reminders, statuspage
+from bot import digest, notifications, paging, postmortems, reminders, statuspage
 from bot.api.routes import api_routes
 from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
@@ -60,6 +60,7 @@ FEATURES: tuple[Callable[[Wiring], None], ...] = (
     digest.install,
     reminders.install,
     statuspage.install,
+    paging.install,
 )
 
 SANDBOX_PREFIX = "/sandbox/slack"

@@ -16,6 +16,8 @@ from standardwebhooks.webhooks import Webhook
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PLAN = "plan.example.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///oor-bot.db"
+DEFAULT_PAGERDUTY_API_URL = "https://api.pagerduty.com"
+DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 
 
 class ConfigError(Exception):
@@ -60,6 +62,23 @@ class Settings(BaseSettings):
     # How often the step-deadline scan and the digest check run (seconds).
     reminder_scan_seconds: float = Field(5.0, gt=0, validation_alias="OOR_REMINDER_SCAN_SECONDS")
     digest_tick_seconds: float = Field(60.0, gt=0, validation_alias="OOR_DIGEST_TICK_SECONDS")
+    # Paging (README "Paging"): PagerDuty's REST API token (who is on call), its two base
+    # URLs (tests point them at the emulator) and the Webhooks v3 subscription's secret
+    # (several, comma-separated, while rotating); or a generic signed pager webhook.
+    pagerduty_api_token: SecretStr | None = Field(None, validation_alias="OOR_PAGERDUTY_API_TOKEN")
+    pagerduty_api_url: str = Field(
+        DEFAULT_PAGERDUTY_API_URL, validation_alias="OOR_PAGERDUTY_API_URL"
+    )
+    pagerduty_events_url: str = Field(
+        DEFAULT_PAGERDUTY_EVENTS_URL, validation_alias="OOR_PAGERDUTY_EVENTS_URL"
+    )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="OOR_PAGERDUTY_WEBHOOK_SECRET"
+    )
+    pager_webhook_url: str | None = Field(None, validation_alias="OOR_PAGER_WEBHOOK_URL")
+    pager_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="OOR_PAGER_WEBHOOK_SECRET"
+    )
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -75,7 +94,28 @@ class Settings(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return v
 
-    @field_validator("webhook_secret")
+    @field_validator("pagerduty_api_url", "pagerduty_events_url", "pager_webhook_url")
+    @classmethod
+    def _http_url_shape(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("pagerduty_webhook_secret")
+    @classmethod
+    def _pagerduty_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not all(s.strip() for s in v.get_secret_value().split(",")):
+            raise ValueError("must be the subscription's secret (several: comma-separated)")
+        return v
+
+    @property
+    def pagerduty_webhook_secrets(self) -> list[str]:
+        """The Webhooks v3 secrets we accept (two while a rotation is under way)."""
+        if self.pagerduty_webhook_secret is None:
+            return []
+        return [s.strip() for s in self.pagerduty_webhook_secret.get_secret_value().split(",")]
+
+    @field_validator("webhook_secret", "pager_webhook_secret")
     @classmethod
     def _webhook_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
         if v is None:
@@ -137,6 +177,11 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "OOR_WEBHOOK_SECRET / OOR_WEBHOOK_TOKEN: set at least one, "
                 "or webhooks could not be authenticated"
+            )
+        if (self.pager_webhook_url is None) != (self.pager_webhook_secret is None):
+            raise ConfigError(
+                "OOR_PAGER_WEBHOOK_URL / OOR_PAGER_WEBHOOK_SECRET: set both (the pager webhook "
+                "is always signed) or neither"
             )
 
 

@@ -173,6 +173,9 @@ class ChatRecorder:
             found.extend(person for person in ids if person not in found)
         return People(found, unresolved)
 
+    def person_by_email(self, email: str) -> str | None:
+        return self._emails.get(email.strip().lower())
+
     def bot_person(self) -> str:
         return BOT
 

@@ -143,6 +143,10 @@ class ChatPlatform(Protocol):
     # -- people ------------------------------------------------------------------------------
     def resolve_people(self, refs: Iterable[ResponderRef]) -> People: ...
 
+    def person_by_email(self, email: str) -> str | None:
+        """The person with this email (a pager names people by email), or None."""
+        ...
+
     def bot_person(self) -> str:
         """The bot's own id on the platform (never invited, never reminded)."""
         ...

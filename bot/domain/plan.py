@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.domain.alert_rules import AlertmanagerRules
 from bot.domain.durations import format_duration, parse_duration
+from bot.domain.plan_paging import OnCallTarget, PagingPlan, is_on_call_text, parse_on_call
 from bot.domain.plan_sections import (
     CustomerNotifications,
     DigestSchedule,
@@ -179,6 +180,42 @@ class TypePlan(_Model):
     deadlines_by_severity: dict[Severity, Deadlines] = Field(default_factory=dict)
     partners: list[Partner] = Field(default_factory=list)
     notifications: TypeNotifications = Field(default_factory=TypeNotifications)
+    # The `pagerduty:` entries of `responders`, per role: whoever is on call there now is
+    # invited beside the fixed responders (bot/domain/plan_paging.py).
+    on_call: dict[Role, list[OnCallTarget]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_on_call(cls, data: Any) -> Any:
+        """Move `pagerduty:` responder entries to `on_call`, so the fixed responders stay
+        what chat platforms resolve; a malformed one is reported at the entry written."""
+        if not isinstance(data, dict) or not isinstance(data.get("responders"), dict):
+            return data
+        fixed: dict[Any, Any] = {}
+        on_call: dict[Any, list[OnCallTarget]] = {}
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for role, entries in data["responders"].items():
+            listed = [entries] if isinstance(entries, str) else entries
+            if not isinstance(listed, list):
+                fixed[role] = entries
+                continue
+            fixed[role] = [e for e in listed if not is_on_call_text(e)]
+            for index, entry in enumerate(listed):
+                if not is_on_call_text(entry):
+                    continue
+                try:
+                    target = parse_on_call(entry)
+                except ValueError as exc:
+                    problems.append((("responders", str(role), index), str(exc)))
+                    continue
+                if target in on_call.get(role, []):
+                    problems.append((("responders", str(role), index), "listed twice"))
+                on_call.setdefault(role, []).append(target)
+        if problems:
+            raise Problems(problems)
+        if not on_call:
+            return data  # nothing to move (or already moved: a re-validated plan)
+        return {**data, "responders": fixed, "on_call": on_call}
 
     @field_validator("runbook_url")
     @classmethod
@@ -261,6 +298,8 @@ class Plan(_Model):
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
     # Optional: the public status page (GET /status); bot/domain/plan_status_page.py.
     status_page: StatusPagePlan | None = None
+    # When to page and through which integration (bot/domain/plan_paging.py).
+    paging: PagingPlan = Field(default_factory=PagingPlan)
 
     @field_validator("timezone")
     @classmethod
@@ -309,6 +348,11 @@ class Plan(_Model):
         if include_escalation:
             refs += plan.escalation
         return list(dict.fromkeys(refs))
+
+    def on_call_targets(self, oor_type: OorType) -> list[OnCallTarget]:
+        """The type's PagerDuty targets, role order, each once."""
+        plan = self.for_type(oor_type)
+        return list(dict.fromkeys(t for role in Role for t in plan.on_call.get(role, [])))
 
     def notify_channels(self, oor_type: OorType) -> list[NotifyChannel]:
         chosen = self.for_type(oor_type).notifications.channels

@@ -5,7 +5,9 @@ understands (``key.path: message`` in the words of the file), and the summary pr
 from __future__ import annotations
 
 import difflib
+import os
 import types
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -100,6 +102,7 @@ _TYPE_MESSAGES = {
     "model_attributes_type": "expected keys and values (a mapping)",
     "string_too_short": "must not be empty",
     "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
 }
 
 
@@ -186,8 +189,9 @@ def _unwrap_optional(node: Any) -> Any:
 # --- Summary for `oor-bot plan check` ----------------------------------------------------------
 
 
-def plan_summary(plan: Plan) -> str:
-    """A few lines confirming what a valid plan says: per type, severity and responders."""
+def plan_summary(plan: Plan, environ: Mapping[str, str] | None = None) -> str:
+    """A few lines confirming what a valid plan says: per type, severity and responders;
+    paging, with whether each routing-key variable is set in ``environ``."""
     lines = [f"Plan: {plan.name}", f"Time zone: {plan.timezone}"]
     channels = [
         f"{label} {channel}"
@@ -204,6 +208,9 @@ def plan_summary(plan: Plan) -> str:
         people = ", ".join(f"{len(type_plan.responders[role])} {role}" for role in Role)
         if type_plan.escalation:
             people += f", {len(type_plan.escalation)} escalation"
+        on_call = plan.on_call_targets(oor_type)
+        if on_call:
+            people += ", on call: " + " ".join(str(t) for t in on_call)
         lines.append(
             f"  {oor_type} ({oor_type.label_zh}): {type_plan.severity.label}; {people}; "
             f"deadlines {len(type_plan.deadline_map())}/6; partners {len(type_plan.partners)}"
@@ -216,4 +223,35 @@ def plan_summary(plan: Plan) -> str:
     if plan.status_page is not None:
         keys = ", ".join(component.key for component in plan.status_page.components)
         lines.append(f"Status page: {keys}")
+    lines += _paging_summary(plan, os.environ if environ is None else environ)
     return "\n".join(lines)
+
+
+def _paging_summary(plan: Plan, environ: Mapping[str, str]) -> list[str]:
+    paging = plan.paging
+    variables = dict.fromkeys(
+        v for t in OorType if (v := paging.routing_key_variable(t)) is not None
+    )
+    if not variables and not paging.on_open:
+        return []
+    on_open = "; ".join(
+        f"{t} {', '.join(s.value for s in severities)}"
+        for t, severities in paging.on_open.items()
+        if severities
+    )
+    lines = [
+        f"Paging on open: {on_open or 'none'}; "
+        f"on escalation: {'yes' if paging.on_escalation else 'no'}"
+    ]
+    # Whether each variable is set where `plan check` runs: a hint, not a problem (the
+    # server's environment may differ).
+    lines += [
+        f"  routing key from ${name}: {'set' if environ.get(name) else 'NOT SET here'}"
+        for name in variables
+    ]
+    lines += [
+        f"  {t} pages on open but has no routing key: only a pager webhook can page it "
+        f"(add paging.routing_keys.{t} or paging.default_routing_key for PagerDuty)"
+        for t in paging.unrouted()
+    ]
+    return lines

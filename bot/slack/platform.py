@@ -199,6 +199,11 @@ class SlackPlatform:
         resolution = self._directory.resolve(refs)
         return People(list(resolution.user_ids), list(resolution.unresolved))
 
+    def person_by_email(self, email: str) -> str | None:
+        # users.lookupByEmail (users:read.email), through the directory's cache.
+        found = self._directory.resolve([ResponderRef(kind="email", value=email.strip())])
+        return found.user_ids[0] if found.user_ids else None
+
     def bot_person(self) -> str:
         return self._gateway.bot_user_id()
 
