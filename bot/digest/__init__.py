@@ -110,11 +110,11 @@ class DigestScheduler:
 def install(wiring: Wiring) -> None:
     """Register the posting job and, with a review channel in the plan, the scheduler."""
     from bot.digest.post import DIGEST_MESSAGE, DigestPoster
-    from bot.digest.render import digest_message
+    from bot.digest.views import digest_renderer
 
     poster = DigestPoster(wiring.db, wiring.plan, wiring.platform, wiring.clock)
     wiring.add_job_handler(DIGEST_JOB, poster.handle)
-    wiring.renderers.register(DIGEST_MESSAGE, lambda data: digest_message(data.digest, data.text))
+    wiring.renderers.register(DIGEST_MESSAGE, digest_renderer(wiring.plan))
     scheduler = DigestScheduler(
         wiring.db,
         wiring.plan,
