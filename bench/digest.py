@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bot.digest.figures import compute_digest  # noqa: E402
 from bot.digest.render import render_digest  # noqa: E402
 from bot.digest.schedule import IsoWeek  # noqa: E402
+from bot.digest.views import SLACK_STYLE  # noqa: E402
 from bot.domain.plan_file import load_plan  # noqa: E402
 from bot.domain.types import Step  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
@@ -167,7 +168,7 @@ def main() -> int:
             timings.append(time.perf_counter() - began)
         assert digest is not None
         began = time.perf_counter()
-        render_digest(digest, plan)
+        render_digest(digest, plan, SLACK_STYLE)
         from bot.digest.chart import render_chart
 
         render_chart(digest.current)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +19,6 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from bot import digest, notifications, paging, postmortems, reminders, statuspage
 from bot.api.routes import api_routes
 from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
@@ -27,6 +26,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
 from bot.http import TimingMiddleware, ops_routes
+from bot.incidents.archive import RoomArchiver
 from bot.incidents.ingest import IngestService
 from bot.incidents.room_setup import ChannelSetup
 from bot.incidents.service import IncidentService
@@ -36,32 +36,30 @@ from bot.metrics import Metrics
 from bot.resources import TEMPLATES_DIR
 from bot.slack.authorizer import Authorizer
 from bot.slack.bolt_app import build_bolt_app
+from bot.slack.command_context import CommandContext
 from bot.slack.command_handlers import CommandHandlers
+from bot.slack.command_table import CommandTable
 from bot.slack.declare import DeclareFlow
 from bot.slack.directory import Directory
 from bot.slack.events_route import slack_events_route
 from bot.slack.gateway import SlackGateway, build_web_client
+from bot.slack.interactions import Interactions
 from bot.slack.listeners import register_listeners
 from bot.slack.platform import SlackPlatform, SlackRenderers
 from bot.slack.renderers import register_core_renderers
+from bot.slack.replies import Replies
 from bot.slack.socket_mode import RetryPolicy, SocketModeConnection
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.migrate import is_up_to_date
+from bot.ticks import Ticks
 from bot.wiring import Wiring
 from bot.worker import OutboxTurn, OutboxWorker, WorkerOptions
 
 log = structlog.get_logger(__name__)
 
-# Features beyond the core six steps; each plugs itself in through a Wiring.
-FEATURES: tuple[Callable[[Wiring], None], ...] = (
-    notifications.install,
-    postmortems.install,
-    digest.install,
-    reminders.install,
-    statuspage.install,
-    paging.install,
-)
+# A feature plugs itself in through a Wiring (see bot/features.py for the default set).
+Feature = Callable[[Wiring], None]
 
 SANDBOX_PREFIX = "/sandbox/slack"
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
@@ -83,6 +81,7 @@ class OorApp:
     asgi: Starlette
     emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
     wiring: Wiring | None = None
+    commands: CommandHandlers | None = None  # every /oor word: the core's and the features'
     socket_mode: SocketModeConnection | None = None  # with SLACK_APP_TOKEN
 
     @property
@@ -98,9 +97,16 @@ def create_app(
     worker_options: WorkerOptions | None = None,
     start_worker: bool = True,
     platform: ChatPlatform | None = None,
+    features: Iterable[Feature] | None = None,
 ) -> OorApp:
     """``platform``: the chat platform the outbox jobs use; Slack (the gateway) by default.
-    The Slack listeners are wired either way; with another platform they are not reached."""
+    The Slack listeners are wired either way; with another platform they are not reached.
+    ``features``: the features to install (default: all of :data:`bot.features.FEATURES`);
+    a test may build an app with a few."""
+    if features is None:
+        from bot.features import FEATURES
+
+        features = FEATURES
     plan = plan or load_plan(settings.plan_path)
     clock = clock or SystemClock()
     emulator = None
@@ -136,8 +142,6 @@ def create_app(
     # worker with an empty table and fill it in.
     handlers: dict[str, Any] = {}
     worker = OutboxWorker(db, handlers, clock, metrics, worker_options, turn=turn)
-    setup = ChannelSetup(db, platform, plan, clock, on_enqueued=worker.wake)
-    handlers.update(setup.handlers())
 
     def count_pending() -> dict[str, int]:
         with db.session() as session:
@@ -153,32 +157,41 @@ def create_app(
 
     service = IncidentService(db, clock, on_enqueued=worker.wake, plan=plan)
     declare = DeclareFlow(ingest, clock, on_stored=worker.wake)
-    handlers_for_slack = CommandHandlers(
-        service, declare, Authorizer(gateway, directory, plan), gateway, plan
-    )
+    context = CommandContext(service, Authorizer(gateway, directory, plan), gateway)
     bolt = build_bolt_app(
         token=settings.slack_bot_token.get_secret_value(),
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         api_url=settings.slack_api_url,
     )
-    register_listeners(bolt, handlers_for_slack, declare, gateway, plan)
+    replies = Replies(gateway, context)
+    interactions = Interactions(bolt, replies)
+    table = CommandTable()
+    commands = CommandHandlers(context, service, declare, plan, table)
+    commands.register()
+    register_listeners(bolt, interactions, replies, commands, context, declare, plan)
+    ticks = Ticks()
     wiring = Wiring(
         settings=settings,
         plan=plan,
         clock=clock,
         db=db,
         metrics=metrics,
-        gateway=gateway,
-        directory=directory,
         platform=platform,
         renderers=renderers,
         worker=worker,
         incidents=service,
-        commands=handlers_for_slack,
-        bolt=bolt,
-        job_handlers=handlers,
+        commands=context,
+        replies=replies,
+        _table=table,
+        _interactions=interactions,
+        _ticks=ticks,
+        _job_handlers=handlers,
     )
-    for install in FEATURES:
+    # The core's outbox jobs, through the same registry as the features' (a kind claimed
+    # twice fails here, at start-up).
+    wiring.add_job_handlers(ChannelSetup(db, platform, plan, clock, worker.wake).handlers())
+    wiring.add_job_handlers(RoomArchiver(db, platform, plan.archive_channel_on_close).handlers())
+    for install in features:
         install(wiring)
     socket_mode = None
     if settings.slack_app_token is not None:
@@ -243,6 +256,7 @@ def create_app(
             worker.start()
             for hook in wiring.on_start:
                 hook()
+            ticks.start()
         if socket_mode is not None:
             # In the background: the HTTP server serves webhooks and health whatever Slack does.
             socket_mode.start()
@@ -253,9 +267,10 @@ def create_app(
                 await socket_mode.stop()
             # HTTP requests have finished (uvicorn drains them first). Running jobs get
             # what is left of the grace period (it started at the signal, see
-            # bot/server.py), the rest is given back; then the schedulers stop.
+            # bot/server.py), the rest is given back; then the ticks stop.
             if start_worker:
                 await asyncio.to_thread(worker.stop)
+                await asyncio.to_thread(ticks.stop)
                 for hook in wiring.on_stop:
                     hook()
             db.dispose()
@@ -278,6 +293,7 @@ def create_app(
         ingest=ingest,
         incidents=service,
         wiring=wiring,
+        commands=commands,
         bolt=bolt,
         asgi=asgi,
         emulator=emulator,

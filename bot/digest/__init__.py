@@ -1,8 +1,8 @@
 """The weekly review digest: figures of the previous ISO week, posted to the plan's review
 channel on the plan's schedule (default Monday 09:00, plan time zone), exactly once.
 
-Every process runs an APScheduler ``BackgroundScheduler`` whose tick (every 60 s, and once
-at start-up) asks: has the most recent scheduled time passed without a ``digest_run`` row
+Every process ticks (on the app's scheduler, :mod:`bot.ticks`: every 60 s, and once at
+start-up) asks: has the most recent scheduled time passed without a ``digest_run`` row
 for its week? If so it claims the week (row + outbox job, one transaction; see
 :mod:`bot.digest.schedule`) and the outbox worker posts it. A digest claimed more than
 10 minutes after its time — the bot was down — is marked "posted late"; times scheduled
@@ -12,7 +12,7 @@ before the bot was installed are never claimed (see :mod:`bot.digest.schedule`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -24,10 +24,9 @@ from bot.digest.schedule import (
     check_and_claim,
     installed_at,
 )
+from bot.ticks import TickHost, Ticks
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     from bot.domain.clock import Clock
     from bot.domain.plan import Plan
     from bot.storage.db import Database
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_TICK_SECONDS = 60.0
+TICK_NAME = "digest.check"
 __all__ = ["DIGEST_JOB", "DigestScheduler", "install"]
 
 
@@ -52,6 +52,7 @@ class DigestScheduler:
         on_claimed: Callable[[], None] | None = None,
         tick_seconds: float = DEFAULT_TICK_SECONDS,
         late_after: timedelta = DEFAULT_LATE_AFTER,
+        ticks: TickHost | None = None,
     ) -> None:
         self._db = db
         self._plan = plan
@@ -60,7 +61,15 @@ class DigestScheduler:
         self._on_claimed = on_claimed
         self.tick_seconds = tick_seconds
         self._late_after = late_after
-        self._scheduler: BackgroundScheduler | None = None
+        self._own_ticks = Ticks() if ticks is None else None
+        host: TickHost = ticks if ticks is not None else self._own_ticks  # type: ignore[assignment]
+        self._tick = host.add_tick(TICK_NAME, tick_seconds, self.check_quietly)
+        if ticks is not None:
+            # Until start(): the app starts its ticks whether or not a digest is due.
+            self._tick.cancel()
+
+    def check_quietly(self) -> None:
+        self.check()
 
     def check(self) -> DueDigest | None:
         """Claim the most recent scheduled digest if nobody has; never raises."""
@@ -81,57 +90,46 @@ class DigestScheduler:
         return claimed
 
     def start(self) -> None:
-        """The start-up check (a digest missed while the bot was down), then the ticks."""
-        from apscheduler.schedulers.background import BackgroundScheduler
-
+        """The start-up check (a digest missed while the bot was down), then the ticks
+        (the app's scheduler starts them; standing alone, a scheduler of its own)."""
         self.check()
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.check,
-            "interval",
-            seconds=self.tick_seconds,
-            id="digest-tick",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(self.tick_seconds)),
-            next_run_time=datetime.now(UTC) + timedelta(seconds=self.tick_seconds),
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        self._tick.resume()
+        if self._own_ticks is not None:
+            self._own_ticks.start()
 
     def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
+        self._tick.cancel()
+        if self._own_ticks is not None:
+            self._own_ticks.stop()
 
     @property
     def running(self) -> bool:
-        return self._scheduler is not None and bool(self._scheduler.running)
+        return self._tick.running
 
 
 def install(wiring: Wiring) -> None:
     """Register the posting job and, with a review channel in the plan, the scheduler."""
     from bot.digest.post import DIGEST_MESSAGE, DigestPoster
-    from bot.digest.render import digest_message
+    from bot.digest.views import digest_renderer
 
     poster = DigestPoster(wiring.db, wiring.plan, wiring.platform, wiring.clock)
-    wiring.job_handlers[DIGEST_JOB] = poster.handle
-    wiring.renderers.register(DIGEST_MESSAGE, lambda data: digest_message(data.digest, data.text))
-    tick = wiring.settings.digest_tick_seconds
+    wiring.add_job_handler(DIGEST_JOB, poster.handle)
+    wiring.renderers.register(DIGEST_MESSAGE, digest_renderer(wiring.plan))
     scheduler = DigestScheduler(
         wiring.db,
         wiring.plan,
         wiring.clock,
         owner=wiring.worker.owner,
         on_claimed=wiring.worker.wake,
-        tick_seconds=tick,
+        tick_seconds=wiring.settings.digest_tick_seconds,
+        ticks=wiring,
     )
     wiring.exposed["digest.scheduler"] = scheduler
     wiring.exposed["digest.poster"] = poster
     wiring.on_start.append(lambda: _record_installation(wiring.db, wiring.clock))
     if wiring.plan.review_channel:
+        # The start-up check, and the tick resumed (it starts and stops with the app's).
         wiring.on_start.append(scheduler.start)
-        wiring.on_stop.append(scheduler.stop)
 
 
 def _record_installation(db: Database, clock: Clock) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from bot.digest.figures import compute_digest
 from bot.digest.render import render_digest
 from bot.digest.schedule import IsoWeek, claim, claimed_run
+from bot.digest.views import SLACK_STYLE
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
 from bot.storage.db import Database
@@ -57,7 +58,7 @@ def run_digest(args: argparse.Namespace, db: Database, plan: Plan, clock: Clock)
     week: IsoWeek = args.week or IsoWeek.containing(now, plan.tz).previous()
     with db.session() as session:
         digest = compute_digest(session, plan, week)
-    print(render_digest(digest, plan), end="")
+    print(render_digest(digest, plan, SLACK_STYLE), end="")  # what Slack will show
     chart: Path = args.chart or Path(f"digest-{week}.png")
     chart.write_bytes(render_chart(digest.current))
     print(f"\nchart: {chart}")

@@ -12,7 +12,7 @@ import structlog
 
 from bot.chat.port import ChatMessage, ChatPlatform, Once, SharedFile
 from bot.digest.figures import Digest, compute_digest
-from bot.digest.render import render_digest, summary_text
+from bot.digest.render import summary_text
 from bot.digest.schedule import IsoWeek
 from bot.domain.clock import Clock
 from bot.domain.plan import Plan
@@ -27,8 +27,9 @@ DIGEST_MESSAGE = "weekly_digest"  # chat message kind: the week's figures
 
 @dataclass(frozen=True)
 class DigestMessage:
+    """The week's figures; each platform renders them (Slack: :mod:`bot.digest.views`)."""
+
     digest: Digest
-    text: str  # the digest rendered from its template
 
 
 def chart_filename(week: str) -> str:
@@ -50,11 +51,7 @@ class DigestPoster:
             return
         with self._db.session() as session:
             digest = compute_digest(session, self._plan, week, late=late)
-        message = ChatMessage(
-            DIGEST_MESSAGE,
-            summary_text(digest),
-            DigestMessage(digest, render_digest(digest, self._plan)),
-        )
+        message = ChatMessage(DIGEST_MESSAGE, summary_text(digest), DigestMessage(digest))
         room = self.channel_id()
         once = Once.for_job(job)
         self._platform.post(room, message, once=once)

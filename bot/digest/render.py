@@ -1,13 +1,18 @@
-"""The digest as Slack mrkdwn, from ``templates/digest.mrkdwn.j2``, and as a Slack message.
+"""The digest's text, from ``templates/digest.mrkdwn.j2``, in a surface's :class:`TextStyle`
+(how it escapes outside text and names people); the Slack message made of it is in
+:mod:`bot.digest.views`. Nothing here knows a chat platform.
 
 Python formats every figure (and its previous-week value and Δ) into plain strings and
-escapes everything that came from outside (titles); the template only lays them out. The
+writes everything that came from outside (titles, currencies, owners) in the style; the
+template only lays them out. The
 template runs in Jinja2's sandbox with ``StrictUndefined``: a misspelt name fails loudly
 instead of rendering an empty line.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -17,7 +22,6 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from slack_sdk.models.blocks import Block, SectionBlock
 
 from bot.digest.figures import (
     RESOLVE_BUCKETS,
@@ -28,15 +32,28 @@ from bot.digest.figures import (
     IncidentLine,
     WeekFigures,
 )
+from bot.domain.durations import format_duration
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, incident_key
 from bot.resources import TEMPLATES_DIR
-from bot.slack.text import MAX_BLOCKS, SECTION_TEXT_LIMIT, duration, escape, mention, truncate
-from bot.slack.views import SlackMessage
 
 TEMPLATE = "digest.mrkdwn.j2"
 OWNER_LIMIT = 10
 MINUS = "−"
+_UNIT = re.compile(r"\d+[a-z]")
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How a surface writes what came from outside: ``text`` (a currency, say), a
+    ``title`` (escaped and shortened to about ``TITLE_LIMIT``), a person by id."""
+
+    text: Callable[[str], str]
+    title: Callable[[str], str]
+    person: Callable[[str], str]
+
+
+TITLE_LIMIT = 80
 
 
 # -- deltas ---------------------------------------------------------------------------------
@@ -59,7 +76,8 @@ def seconds_text(seconds: float | None) -> str:
 
 
 def duration_text(seconds: float) -> str:
-    return duration(timedelta(seconds=round(seconds)))
+    """``1d 2h``, ``8m 30s``: the two largest units."""
+    return " ".join(_UNIT.findall(format_duration(timedelta(seconds=round(seconds))))[:2])
 
 
 def duration_delta(current: float | None, previous: float | None) -> str:
@@ -88,10 +106,11 @@ def share_delta(current: Compliance, previous: Compliance) -> str:
 
 
 def money_delta(currency: str, current: Decimal, previous: Decimal) -> str:
-    """``CNY 1,244.50 (prev 500.00, Δ +744.50)``"""
+    """``CNY 1,244.50 (prev 500.00, Δ +744.50)`` (the currency as given: write it in the
+    surface's style)."""
     change = current - previous
     return (
-        f"{escape(currency)} {current:,.2f} (prev {previous:,.2f}, "
+        f"{currency} {current:,.2f} (prev {previous:,.2f}, "
         f"Δ {_signed(change, f'{abs(change):,.2f}')})"
     )
 
@@ -115,11 +134,11 @@ def _period(week: WeekFigures, plan: Plan) -> str:
     return f"{_local_day(week.start, plan)} – {last:%Y-%m-%d} ({plan.timezone})"
 
 
-def _incident_line(line: IncidentLine, plan: Plan, what: str) -> str:
+def _incident_line(line: IncidentLine, plan: Plan, what: str, style: TextStyle) -> str:
     label = _TYPE_LABELS.get(line.type, line.type)
     severity = line.severity.upper()
     when = line.at.astimezone(plan.tz).strftime("%Y-%m-%d %H:%M")
-    title = escape(truncate(line.title, 80))
+    title = style.title(line.title)
     return f"{incident_key(line.number)} {severity} {label} — {title} ({what} {when})"
 
 
@@ -131,7 +150,7 @@ def _durations(current: Durations, previous: Durations) -> list[Line]:
     ]
 
 
-def context(digest: Digest, plan: Plan) -> dict[str, Any]:
+def context(digest: Digest, plan: Plan, style: TextStyle) -> dict[str, Any]:
     cur, prev = digest.current, digest.previous
     by_type, prev_by_type = cur.opened_by_type(), prev.opened_by_type()
     by_sev, prev_by_sev = cur.opened_by_severity(), prev.opened_by_severity()
@@ -162,22 +181,24 @@ def context(digest: Digest, plan: Plan) -> dict[str, Any]:
         ],
         "affected": count_delta(cur.affected_transactions, prev.affected_transactions),
         "amounts": [
-            money_delta(c, cur.amounts.get(c, Decimal(0)), prev.amounts.get(c, Decimal(0)))
+            style.text(
+                money_delta(c, cur.amounts.get(c, Decimal(0)), prev.amounts.get(c, Decimal(0)))
+            )
             for c in currencies
         ],
         "open_incidents": count_delta(cur.open_incidents, prev.open_incidents),
-        "open_list": [_incident_line(line, plan, "opened") for line in cur.open_list],
+        "open_list": [_incident_line(line, plan, "opened", style) for line in cur.open_list],
         "open_more": max(0, cur.open_incidents - len(cur.open_list)),
         "postmortems_overdue": count_delta(cur.postmortems_overdue, prev.postmortems_overdue),
         "overdue_list": [
-            _incident_line(line, plan, "resolved") for line in cur.postmortems_overdue_list
+            _incident_line(line, plan, "resolved", style) for line in cur.postmortems_overdue_list
         ],
         "overdue_more": max(0, cur.postmortems_overdue - len(cur.postmortems_overdue_list)),
         "action_items_open": count_delta(cur.action_items_open, prev.action_items_open),
         "action_items_overdue": count_delta(cur.action_items_overdue, prev.action_items_overdue),
         "owners": [
             Line(
-                "_unassigned_" if owner == UNASSIGNED else mention(escape(owner)),
+                "_unassigned_" if owner == UNASSIGNED else style.person(owner),
                 count_delta(
                     cur.action_items[owner].open if owner in cur.action_items else 0,
                     prev.action_items[owner].open if owner in prev.action_items else 0,
@@ -203,19 +224,20 @@ def _environment(directory: Path) -> SandboxedEnvironment:
     return SandboxedEnvironment(
         loader=FileSystemLoader(directory),
         undefined=StrictUndefined,
-        autoescape=False,  # mrkdwn, not HTML: outside text is escaped for Slack in context()
+        autoescape=False,  # not HTML: outside text is written in the style in context()
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
 
 
-def render_digest(digest: Digest, plan: Plan, *, templates: Path = TEMPLATES_DIR) -> str:
+def render_digest(
+    digest: Digest, plan: Plan, style: TextStyle, *, templates: Path = TEMPLATES_DIR
+) -> str:
     template = _environment(templates).get_template(TEMPLATE)
-    return template.render(**context(digest, plan)).strip() + "\n"
+    return template.render(**context(digest, plan, style)).strip() + "\n"
 
 
-# -- the Slack message --------------------------------------------------------------------
 def summary_text(digest: Digest) -> str:
     """The notification / fallback ``text``: one line with the headline figures."""
     cur = digest.current
@@ -225,45 +247,3 @@ def summary_text(digest: Digest) -> str:
         f"MTTR median {seconds_text(cur.mttr.median)}, "
         f"{cur.open_incidents} open, {cur.postmortems_overdue} post-mortems overdue"
     )
-
-
-def sections(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
-    """Split at paragraph (then line) breaks into pieces of at most ``limit`` characters."""
-    pieces: list[str] = []
-    current = ""
-    for paragraph in text.strip().split("\n\n"):
-        for chunk in _fit(paragraph, limit):
-            joined = f"{current}\n\n{chunk}" if current else chunk
-            if len(joined) <= limit:
-                current = joined
-            else:
-                pieces.append(current)
-                current = chunk
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _fit(paragraph: str, limit: int) -> list[str]:
-    if len(paragraph) <= limit:
-        return [paragraph]
-    out: list[str] = []
-    current = ""
-    for line in paragraph.split("\n"):
-        line = truncate(line, limit)
-        joined = f"{current}\n{line}" if current else line
-        if len(joined) <= limit:
-            current = joined
-        else:
-            out.append(current)
-            current = line
-    return [*out, current] if current else out
-
-
-def digest_message(digest: Digest, text: str) -> SlackMessage:
-    """The rendered digest in mrkdwn sections (each within Slack's 3000 characters)."""
-    blocks: list[Block] = [
-        SectionBlock(text={"type": "mrkdwn", "text": piece})
-        for piece in sections(text)[:MAX_BLOCKS]
-    ]
-    return SlackMessage(text=summary_text(digest), blocks=tuple(blocks))

@@ -49,9 +49,9 @@ def install(wiring: Wiring, templates_dir: Path | None = None) -> None:
         on_enqueued=wiring.worker.wake,
         while_waiting=wiring.worker.turn.lent,
     )
-    wiring.job_handlers.update(jobs.handlers())
+    wiring.add_job_handlers(jobs.handlers())
     wiring.renderers.register(DRAFT_MESSAGE, draft_renderer(wiring.plan))
-    register_notify(wiring.commands, wiring.bolt, wiring.gateway, drafts, wiring.plan)
+    register_notify(wiring, drafts)
     wiring.exposed["notifications"] = drafts
     wiring.exposed["notification_templates"] = templates
     wiring.exposed["notification_jobs"] = jobs

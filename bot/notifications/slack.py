@@ -7,12 +7,10 @@ other change to the incident.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain import lifecycle
 from bot.domain.incident import IncidentSnapshot
@@ -32,12 +30,16 @@ from bot.notifications.views import (
     edit_errors,
     edit_values,
 )
-from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
+from bot.slack.command_context import CommandContext, StepCommand
 from bot.slack.command_parser import ParsedCommand
-from bot.slack.gateway import SlackGateway
-from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
+from bot.slack.command_table import HelpLine, HelpSection, Invocation
+from bot.slack.interactions import Accept, Click, FormAnswer, Refuse, Submission
+from bot.slack.replies import InIncident
 from bot.slack.text import escape
 from bot.slack.views import SlackMessage
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +103,7 @@ def parse_notify_args(text: str) -> tuple[list[NotifyChannel], list[Locale]]:
 class NotifySlack:
     def __init__(
         self,
-        handlers: CommandHandlers,
+        handlers: CommandContext,
         drafts: DraftService,
         plan: Plan,
     ) -> None:
@@ -172,24 +174,28 @@ class NotifySlack:
         return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
 
 
-def _draft_id(action: dict[str, Any]) -> int | None:
-    return parse_id(str(action.get("value", "")))
+NOTIFY_WORDS = ("notify", "通知")
+NOTIFY_HELP = (
+    HelpLine(
+        "notify [sms|email|status_page] [zh-CN|en]",
+        "5. notify customers 通知客户: draft messages from the templates, approve to send",
+        HelpSection.STEPS,
+        5,
+    ),
+    HelpLine(
+        "notify done <how>",
+        "5. customers were told another way (a call, say): the step is done",
+        HelpSection.STEPS,
+        5.1,
+    ),
+)
 
 
-def register_notify(
-    handlers: CommandHandlers,
-    bolt: AsyncApp,
-    gateway: SlackGateway,
-    drafts: DraftService,
-    plan: Plan,
-) -> NotifySlack:
-    ui = NotifySlack(handlers, drafts, plan)
+def register_notify(wiring: Wiring, drafts: DraftService) -> NotifySlack:
+    plan = wiring.plan
+    ui = NotifySlack(wiring.commands, drafts, plan)
     # The core's Notify board button runs the word "notify" too, so this covers both.
-    handlers.register("notify", ui.notify_command)
-
-    def _inv(body: dict[str, Any]) -> Invocation:
-        channel = (body.get("channel") or {}).get("id", "")
-        return Invocation(body["user"]["id"], channel, body.get("trigger_id"))
+    wiring.add_command(NOTIFY_WORDS, ui.notify_command, help=NOTIFY_HELP)
 
     # The three draft buttons differ only in what they do with the draft.
     button_work: dict[str, Callable[[int, Invocation], SlackMessage | None]] = {
@@ -198,22 +204,17 @@ def register_notify(
         EDIT: ui.open_editor,
     }
 
-    async def draft_button_clicked(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        draft_id, inv = _draft_id(action), _inv(body)
+    def draft_button_clicked(click: Click) -> SlackMessage | None:
+        draft_id = parse_id(click.value)
         if draft_id is None:
-            return
-        work = button_work[str(action["action_id"])]
-        await respond_ephemeral(respond, await run_in_thread(lambda: work(draft_id, inv)))
+            return None
+        return button_work[click.action_id](draft_id, click.invocation)
 
     for action_id in button_work:
-        bolt.action(action_id)(draft_button_clicked)
+        wiring.on_button(action_id, draft_button_clicked, "draft_button")
 
-    @bolt.view(EDIT_CALLBACK_ID)
-    async def edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        metadata, subject, text = edit_values(view)
+    def edit_submitted(form: Submission) -> FormAnswer:
+        metadata, subject, text = edit_values(form.view)
         try:
             channel = NotifyChannel(metadata["channel"])
             locale = Locale(metadata["locale"])
@@ -221,18 +222,15 @@ def register_notify(
         except (KeyError, ValueError, TypeError):
             draft_id = number = None
         if draft_id is None or number is None:
-            await ack()  # not a form this version built; nothing to save
             log.warning("view_without_draft", callback_id=EDIT_CALLBACK_ID)
-            return
+            return None  # not a form this version built; nothing to save
         errors = edit_errors(channel, locale, subject, text, sms_signature(plan, channel, locale))
         if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        user = body["user"]["id"]
-        message = await run_in_thread(lambda: ui.save_edit(draft_id, user, subject, text))
-        await asyncio.to_thread(
-            post_ephemeral_in_incident, gateway, handlers, number, user, message
+            return Refuse.errors(errors)
+        return Accept(
+            lambda: ui.save_edit(draft_id, form.user_id, subject, text),
+            InIncident(number, form.user_id),
         )
 
+    wiring.on_form(EDIT_CALLBACK_ID, edit_submitted, "draft_edit_form")
     return ui

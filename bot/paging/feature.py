@@ -18,12 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import UTC
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -99,7 +97,6 @@ class Paging:
     pager: Pager | None
     interval_seconds: float
     clock: Clock
-    _scheduler: BackgroundScheduler | None = field(default=None, repr=False)
     _failures: int = 0
 
     def tick(self) -> None:
@@ -113,26 +110,6 @@ class Paging:
             self._failures += 1
         else:
             self._failures = 0
-
-    def start(self) -> None:
-        if self.scan is None or self._scheduler is not None:
-            return
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.interval_seconds,
-            id="paging.scan",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
-
-    def stop(self) -> None:
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)
 
 
 def _slack_room_link(room: str) -> str:
@@ -150,7 +127,7 @@ def install(wiring: Wiring) -> None:
         deps = PagerDutyWebhookDeps(
             wiring.db, clock, secrets, on_stored=wake, metrics=wiring.metrics
         )
-        wiring.routes.append(pagerduty_webhook_route(deps))
+        wiring.add_routes([pagerduty_webhook_route(deps)])
     pager, rest = build_pager(settings, plan, clock, waiting)
     slack = isinstance(wiring.platform, SlackPlatform)
     notes = RoomNotes(wiring.db, clock, wake)
@@ -164,7 +141,7 @@ def install(wiring: Wiring) -> None:
         pagerduty=rest,
         room_link=_slack_room_link if slack else lambda _room: None,
     )
-    wiring.job_handlers.update(jobs.handlers())
+    wiring.add_job_handlers(jobs.handlers())
     on_call = OnCallInvites(
         plan,
         wiring.incidents,
@@ -173,7 +150,7 @@ def install(wiring: Wiring) -> None:
         wiring.platform.person_by_email,
         rest.on_call if rest is not None else None,  # on-call targets are PagerDuty's
     )
-    wiring.job_handlers.update(on_call.handlers())
+    wiring.add_job_handlers(on_call.handlers())
     scan = None
     wants_on_call = any(plan.on_call_targets(t) for t in OorType)
     if pager is not None or wants_on_call:
@@ -190,8 +167,8 @@ def install(wiring: Wiring) -> None:
             ),
         )
     paging = Paging(scan, jobs, pager, settings.reminder_scan_seconds, clock)
-    wiring.on_start.append(paging.start)
-    wiring.on_stop.append(paging.stop)
+    if scan is not None:  # on the app's one scheduler; the scan claims its work in the database
+        wiring.add_tick("paging.scan", settings.reminder_scan_seconds, paging.tick)
     wiring.exposed["paging"] = paging
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.incidents.job_kinds import JobKind
-
 if TYPE_CHECKING:
     from bot.wiring import Wiring
 
 
 def install(wiring: Wiring) -> None:
-    """Plug step 6 into the app: ``/oor`` words, Bolt listeners, outbox jobs, the route."""
+    """Plug step 6 into the app: ``/oor`` words and help, the form and the Publish button,
+    outbox jobs, the route."""
     from bot.chat.port import DisplayNames
     from bot.postmortems.model import SUMMARY_MESSAGE
     from bot.postmortems.routes import postmortem_routes
@@ -36,15 +35,11 @@ def install(wiring: Wiring) -> None:
         on_enqueued=wiring.worker.wake,
         names=DisplayNames(wiring.platform),
     )
-    slack = PostmortemSlack(service, wiring.commands, wiring.gateway, wiring.plan)
-    wiring.commands.register("review", slack.review)
-    wiring.commands.register("actions", slack.actions)
-    slack.register(wiring.bolt)
-    outbox = PostmortemJobs(wiring.db, wiring.platform, wiring.plan.archive_channel_on_close)
+    PostmortemSlack(service, wiring.commands, wiring.plan).install(wiring)
+    outbox = PostmortemJobs(wiring.db, wiring.platform)
     wiring.renderers.register(SUMMARY_MESSAGE, summary_renderer(wiring.plan.tz))
-    wiring.job_handlers[UPLOAD_POSTMORTEM] = outbox.upload
-    wiring.job_handlers[REFRESH_SUMMARY] = outbox.refresh_summary
-    wiring.job_handlers[JobKind.ARCHIVE_CHANNEL] = outbox.archive
+    wiring.add_job_handler(UPLOAD_POSTMORTEM, outbox.upload)
+    wiring.add_job_handler(REFRESH_SUMMARY, outbox.refresh_summary)
     token = wiring.settings.api_token
-    wiring.routes.extend(postmortem_routes(wiring.db, token.get_secret_value() if token else None))
+    wiring.add_routes(postmortem_routes(wiring.db, token.get_secret_value() if token else None))
     wiring.exposed["postmortems"] = service

@@ -1,20 +1,19 @@
 """Step 6 in Slack: ``/oor review`` (and the board's Review button), the review form, the
 Publish button and ``/oor actions``.
 
-As everywhere in the bot, listeners acknowledge Slack first and do the work in a thread;
-replies are ephemeral (``chat.postEphemeral`` after a modal, the ``response_url``
-otherwise). Changing commands are for the incident's responders and channel members.
+As everywhere in the bot, the Wiring's buttons and forms acknowledge Slack first and do
+the work in a thread; replies are ephemeral (``chat.postEphemeral`` after a modal, the
+``response_url`` otherwise). Changing commands are for the incident's responders and
+channel members.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain import lifecycle
 from bot.domain.lifecycle import CommandRefused
@@ -30,11 +29,15 @@ from bot.postmortems.views import (
     parse_publish_value,
     review_values,
 )
-from bot.slack.command_handlers import CommandHandlers, Invocation, reply
+from bot.slack.command_context import CommandContext, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
-from bot.slack.gateway import SlackGateway
-from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
+from bot.slack.command_table import HelpLine, HelpSection, Invocation
+from bot.slack.interactions import Accept, Click, FormAnswer, Refuse, Submission
+from bot.slack.replies import InIncident
 from bot.slack.views import SlackMessage, metadata_number
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = structlog.get_logger(__name__)
 
@@ -72,13 +75,11 @@ class PostmortemSlack:
     def __init__(
         self,
         service: PostmortemService,
-        commands: CommandHandlers,
-        gateway: SlackGateway,
+        commands: CommandContext,
         plan: Plan,
     ) -> None:
         self._service = service
         self._commands = commands
-        self._gateway = gateway
         self._plan = plan
 
     # -- /oor review ---------------------------------------------------------------------
@@ -170,40 +171,48 @@ class PostmortemSlack:
         except CommandRefused:
             return None
 
-    # -- Bolt -----------------------------------------------------------------------------
-    def register(self, bolt: AsyncApp) -> None:
-        @bolt.view(REVIEW_CALLBACK_ID)
-        async def review_submitted(
-            ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-        ) -> None:
-            number = metadata_number(view)
-            if number is None:
-                await ack()
-                log.warning("view_without_incident", callback_id=REVIEW_CALLBACK_ID)
-                return
-            form = review_values(view["state"]["values"])
-            if form.errors:
-                await ack(response_action="errors", errors=form.errors)
-                return
-            await ack()
-            user = body["user"]["id"]
-            message = await run_in_thread(lambda: self.submitted(number, user, view))
-            await asyncio.to_thread(
-                post_ephemeral_in_incident, self._gateway, self._commands, number, user, message
-            )
+    # -- buttons and forms ----------------------------------------------------------------
+    def review_submitted(self, form: Submission) -> FormAnswer:
+        number = metadata_number(form.view)
+        if number is None:
+            log.warning("view_without_incident", callback_id=REVIEW_CALLBACK_ID)
+            return None
+        checked = review_values(form.values)
+        if checked.errors:
+            return Refuse.errors(checked.errors)
+        return Accept(
+            lambda: self.submitted(number, form.user_id, form.view),
+            InIncident(number, form.user_id),
+        )
 
-        @bolt.action(PUBLISH_ACTION_ID)
-        async def publish_clicked(
-            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-        ) -> None:
-            await ack()
-            parsed = parse_publish_value(str(action.get("value", "")))
-            if parsed is None:
-                return
-            number, version = parsed
-            user = body["user"]["id"]
-            container = body.get("container") or {}
-            channel_id, ts = container.get("channel_id"), container.get("message_ts")
-            summary = (str(channel_id), str(ts)) if channel_id and ts else None
-            message = await run_in_thread(lambda: self.publish(number, version, user, summary))
-            await respond_ephemeral(respond, message)
+    def publish_clicked(self, click: Click) -> SlackMessage | None:
+        parsed = parse_publish_value(click.value)
+        if parsed is None:
+            return None
+        number, version = parsed
+        return self.publish(number, version, click.user_id, click.message)
+
+    def install(self, wiring: Wiring) -> None:
+        wiring.add_command(REVIEW_WORDS, self.review, help=REVIEW_HELP)
+        wiring.add_command(["actions"], self.actions, help=ACTIONS_HELP)
+        wiring.on_form(REVIEW_CALLBACK_ID, self.review_submitted, "review_form")
+        wiring.on_button(PUBLISH_ACTION_ID, self.publish_clicked, "publish_button")
+
+
+REVIEW_WORDS = ("review", "总结", "复盘")
+REVIEW_HELP = (
+    HelpLine(
+        "review",
+        "6. review 总结经验: the review form; the post-mortem is compiled to publish",
+        HelpSection.STEPS,
+        6,
+    ),
+    HelpLine(
+        "review <note>", "6. a quick review without a post-mortem document", HelpSection.STEPS, 6.1
+    ),
+)
+ACTIONS_HELP = (
+    HelpLine("actions", "action items: this incident's here, all open ones elsewhere", order=17),
+    HelpLine("actions add <text> [@owner] [YYYY-MM-DD]", "add an action item", order=17.1),
+    HelpLine("actions done <n>", "close action item n", order=17.2),
+)

@@ -1,16 +1,11 @@
 """Outbox jobs of step 6: share a compiled post-mortem in the channel, show who published
-it, archive the channel on close.
+it. (Archiving the channel on close is the core's job: :mod:`bot.incidents.archive`.)
 
 **Upload** (one job per version, deduplicated by ``upload_postmortem:<n>:v<version>``):
 the Markdown goes up as ``OOR-42-postmortem-v2.md``, then the summary message with the
 **Publish** button follows. A retried job never shares twice: the file id is stored as
 soon as Slack has the file, and a retry after a crash in between finds the file in the
 room by its name; the summary is posted at most once per job.
-
-**Archive** (``archive_channel``, enqueued when an incident closes): only when the plan
-says ``archive_channel_on_close: true``, and only after the incident's other jobs (the
-"closed" notice, the last board refresh, a post-mortem upload) have run — an archived
-channel takes no more posts.
 """
 
 from __future__ import annotations
@@ -18,7 +13,6 @@ from __future__ import annotations
 import structlog
 
 from bot.chat.port import ChatMessage, ChatPlatform, Once, SharedFile
-from bot.domain.types import IncidentStatus
 from bot.outbox.outcomes import NotReady, Permanent
 from bot.postmortems import store
 from bot.postmortems.model import SUMMARY_MESSAGE, StoredPostmortem, SummaryMessage
@@ -35,10 +29,9 @@ def summary_message(stored: StoredPostmortem, title: str) -> ChatMessage:
 
 
 class PostmortemJobs:
-    def __init__(self, db: Database, platform: ChatPlatform, archive_on_close: bool) -> None:
+    def __init__(self, db: Database, platform: ChatPlatform) -> None:
         self._db = db
         self._platform = platform
-        self._archive_on_close = archive_on_close
 
     def _load(self, job: ClaimedJob) -> tuple[StoredPostmortem, str, str]:
         postmortem_id = int(job.payload["postmortem_id"])
@@ -74,19 +67,3 @@ class PostmortemJobs:
         self._platform.update(
             str(job.payload["channel_id"]), str(job.payload["ts"]), summary_message(stored, title)
         )
-
-    def archive(self, job: ClaimedJob) -> None:
-        if not self._archive_on_close:
-            return
-        assert job.incident_id is not None
-        with self._db.session() as session:
-            incident = repo.snapshot(session, job.incident_id)
-            waiting = store.other_pending_jobs(session, job.incident_id, job.id)
-        if incident is None or incident.channel_id is None:
-            return  # closed before its channel existed: nothing to archive
-        if incident.status is not IncidentStatus.CLOSED:
-            return  # reopened meanwhile: people still work in the channel
-        if waiting:
-            raise NotReady(f"{waiting} job(s) of {incident.key} still to post", 1.0)
-        self._platform.archive(incident.channel_id)
-        log.info("incident_channel_archived", incident=incident.key)

@@ -1,12 +1,11 @@
 """Step deadlines that remind and escalate, exactly once across replicas, surviving restarts.
 
 ``install(wiring)`` plugs the feature in: the outbox job handlers (post the reminder,
-escalate, DM the escalation contacts), the reminder buttons' Bolt listener, and start/stop
-hooks for an in-process APScheduler ``BackgroundScheduler`` that ticks
-:meth:`ReminderScanner.scan` every few seconds and, at start-up and then every ten minutes,
-:meth:`ReminderScanner.sweep`, the safety net that recomputes every open incident's stored
-next-due time. Everything that matters lives in the database (see
-:mod:`bot.reminders.scan`); the scheduler holds no state worth keeping.
+escalate, DM the escalation contacts), the reminder buttons, and two ticks on the app's
+scheduler (:mod:`bot.ticks`): :meth:`ReminderScanner.scan` every few seconds and, at
+start-up and then every ten minutes, :meth:`ReminderScanner.sweep`, the safety net that
+recomputes every open incident's stored next-due time. Everything that matters lives in
+the database (see :mod:`bot.reminders.scan`); the scheduler holds no state worth keeping.
 
 ``wiring.exposed["reminders"]`` is the :class:`Reminders` object (tests call
 ``.scanner.scan()`` with a manual clock instead of waiting for the scheduler).
@@ -15,15 +14,14 @@ next-due time. Everything that matters lives in the database (see
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.reminders.jobs import ReminderJobs
 from bot.reminders.scan import Claimed, ReminderScanner
-from bot.reminders.slack import ReminderButtons, register_reminder_listeners
+from bot.reminders.slack import ReminderButtons, register_reminder_buttons
 from bot.reminders.views import register_renderers
+from bot.ticks import TickHost, Ticks
 from bot.wiring import Wiring
 
 __all__ = [
@@ -43,31 +41,46 @@ DEFAULT_SCAN_INTERVAL_SECONDS = 5.0
 DEFAULT_SWEEP_INTERVAL_SECONDS = 600.0
 # After each of the sweep's chunks it rests as long as the chunk took: requests come first.
 SWEEP_REST = 1.0
-_JOB_ID = "reminders.scan"
-_SWEEP_JOB_ID = "reminders.sweep"
+SCAN_TICK = "reminders.scan"
+SWEEP_TICK = "reminders.sweep"
 
 
 class Reminders:
-    """The scanner plus the scheduler that ticks it."""
+    """The scanner plus its two ticks (the scan and the sweep) on ``ticks``: the app's
+    (see :mod:`bot.ticks`), or, standing alone, a scheduler of its own."""
 
     def __init__(
         self,
         scanner: ReminderScanner,
         interval_seconds: float = DEFAULT_SCAN_INTERVAL_SECONDS,
         sweep_interval_seconds: float = DEFAULT_SWEEP_INTERVAL_SECONDS,
+        *,
+        ticks: TickHost | None = None,
     ) -> None:
         if interval_seconds <= 0 or sweep_interval_seconds <= 0:
             raise ValueError("the reminder scan and sweep intervals must be positive")
         self.scanner = scanner
         self.interval_seconds = interval_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
-        self._scheduler: BackgroundScheduler | None = None
         self._stopping = threading.Event()  # ends a sweep under way at shutdown
         self._failures = 0
         # Scheduled scans that completed: a scan that starts after a change (a deadline
         # passing) has seen it once this grows by two.
         self.scans = 0
         self.sweeps = 0  # sweeps completed (the first runs at start-up)
+        self._own_ticks = Ticks() if ticks is None else None
+        host: TickHost = ticks if ticks is not None else self._own_ticks  # type: ignore[assignment]
+        self._ticks = [
+            host.add_tick(SCAN_TICK, interval_seconds, self.tick),
+            # At start-up, then every interval.
+            host.add_tick(
+                SWEEP_TICK,
+                sweep_interval_seconds,
+                self.sweep,
+                first_in=0.0,
+                on_stop=self._stopping.set,
+            ),
+        ]
 
     def tick(self) -> None:
         """One scheduled scan; a failure (database down) is retried next tick and logged
@@ -92,39 +105,24 @@ class Reminders:
             self.sweeps += 1
 
     def start(self) -> None:
-        if self._scheduler is not None:
-            return
+        """Standing alone: start the own scheduler. In the app (which starts its ticks):
+        resume the ticks after :meth:`stop`."""
         self._stopping.clear()
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.interval_seconds,
-            id=_JOB_ID,
-            max_instances=1,  # a slow scan is not overtaken by the next one
-            coalesce=True,  # ticks missed while busy run once, not in a burst
-        )
-        scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=self.sweep_interval_seconds,
-            id=_SWEEP_JOB_ID,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),  # at start-up, then every interval
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        for tick in self._ticks:
+            tick.resume()
+        if self._own_ticks is not None:
+            self._own_ticks.start()
 
     def stop(self) -> None:
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            self._stopping.set()
-            scheduler.shutdown(wait=True)
+        """Cancel both ticks (waiting for a run under way): a test scans by hand after."""
+        for tick in self._ticks:
+            tick.cancel()
+        if self._own_ticks is not None:
+            self._own_ticks.stop()
 
     @property
     def running(self) -> bool:
-        return self._scheduler is not None
+        return all(tick.running for tick in self._ticks)
 
 
 def install(wiring: Wiring, *, scan_interval_seconds: float | None = None) -> None:
@@ -133,13 +131,11 @@ def install(wiring: Wiring, *, scan_interval_seconds: float | None = None) -> No
     wake = wiring.worker.wake
     scanner = ReminderScanner(wiring.db, wiring.plan, wiring.clock, on_enqueued=wake)
     handlers = ReminderJobs(wiring.db, wiring.plan, wiring.clock, wiring.platform, on_enqueued=wake)
-    wiring.job_handlers.update(handlers.handlers())
+    wiring.add_job_handlers(handlers.handlers())
     register_renderers(wiring.renderers, wiring.plan.tz)
     buttons = ReminderButtons(
         wiring.db, wiring.plan, wiring.clock, wiring.commands, on_enqueued=wake
     )
-    register_reminder_listeners(wiring.bolt, buttons)
-    reminders = Reminders(scanner, scan_interval_seconds)
-    wiring.on_start.append(reminders.start)
-    wiring.on_stop.append(reminders.stop)
-    wiring.exposed["reminders"] = reminders
+    register_reminder_buttons(wiring, buttons)
+    # Its ticks start and stop with the app's.
+    wiring.exposed["reminders"] = Reminders(scanner, scan_interval_seconds, ticks=wiring)

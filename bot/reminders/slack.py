@@ -1,6 +1,7 @@
 """The reminder message's buttons: Snooze 15 min, Snooze 1 h, Mark done.
 
-Like every listener, each acknowledges Slack first and works in a thread; the person who
+Like every button (see :meth:`bot.wiring.Wiring.on_button`), each acknowledges Slack first
+and works in a thread; the person who
 clicked gets an ephemeral answer. Only those who may change the incident (its channel's
 members and the plan's responders) may snooze or complete its steps.
 
@@ -13,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain import lifecycle
 from bot.domain.clock import Clock
@@ -25,13 +25,17 @@ from bot.domain.plan import Plan
 from bot.domain.types import Step
 from bot.reminders.snooze import snooze_step
 from bot.reminders.views import MARK_DONE, SNOOZE_MINUTES, parse_button_value
-from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
-from bot.slack.replies import respond_ephemeral, run_in_thread
+from bot.slack.command_context import CommandContext, StepCommand
+from bot.slack.command_table import Invocation
+from bot.slack.interactions import Click
 from bot.slack.text import local_time
 from bot.slack.views import SlackMessage
 from bot.slack.views.record_modal import build_record_modal
 from bot.slack.views.resolve_modal import build_resolve_modal
 from bot.storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +56,7 @@ class ReminderButtons:
         db: Database,
         plan: Plan,
         clock: Clock,
-        commands: CommandHandlers,
+        commands: CommandContext,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
@@ -96,18 +100,8 @@ class ReminderButtons:
         return self._commands.apply(incident, inv, DONE_COMMANDS[step])
 
 
-def register_reminder_listeners(bolt: AsyncApp, buttons: ReminderButtons) -> None:
-    @bolt.action(REMINDER_BUTTON)
-    async def reminder_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        inv = Invocation(
-            body["user"]["id"], (body.get("channel") or {}).get("id", ""), body.get("trigger_id")
-        )
-        action_id, value = str(action["action_id"]), str(action.get("value", ""))
+def register_reminder_buttons(wiring: Wiring, buttons: ReminderButtons) -> None:
+    def clicked(click: Click) -> SlackMessage | None:
+        return buttons.click(click.action_id, click.value, click.invocation)
 
-        def work() -> SlackMessage | None:
-            return buttons.click(action_id, value, inv)
-
-        await respond_ephemeral(respond, await run_in_thread(work, "reminder_button"))
+    wiring.on_button(REMINDER_BUTTON, clicked, "reminder_button")

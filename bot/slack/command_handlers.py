@@ -1,34 +1,31 @@
-"""What each ``/oor`` command and board button does (runs after the ack, in a thread).
+"""The core's ``/oor`` words (the steps no feature owns, and the incident's commands) and the
+dispatch of every registered word (runs after the ack, in a thread).
 
 Handlers return the ephemeral reply for the person who asked; Bolt listeners deliver it
-through the ``response_url`` (or ``chat.postEphemeral`` after a modal).
+through the ``response_url`` (or ``chat.postEphemeral`` after a modal). Features register
+their own words in the same :class:`~bot.slack.command_table.CommandTable`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from bot.domain import lifecycle
 from bot.domain.facts import FactErrors, parse_key_values, validate_facts
-from bot.domain.incident import IncidentSnapshot
-from bot.domain.lifecycle import Change, CommandRefused
+from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
-from bot.domain.types import (
-    CauseCategory,
-    Role,
-    Severity,
-    looks_like_incident_key,
-    parse_id,
-    parse_incident_key,
-)
+from bot.domain.types import CauseCategory, Role, Severity, parse_id
 from bot.incidents.service import IncidentService, step_from_word
-from bot.slack.authorizer import Authorizer
+from bot.slack.command_context import CommandContext, StepCommand, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users
+from bot.slack.command_table import (
+    CommandTable,
+    HelpLine,
+    HelpSection,
+    Invocation,
+)
 from bot.slack.declare import DeclareFlow
-from bot.slack.gateway import SlackGateway
 from bot.slack.views import SlackMessage
 from bot.slack.views.help import help_message
 from bot.slack.views.partners import build_partners_message
@@ -37,173 +34,208 @@ from bot.slack.views.resolve_modal import build_resolve_modal
 from bot.slack.views.status_board import build_status_board
 from bot.slack.views.timeline import build_timeline_message
 
-StepCommand = Callable[[IncidentSnapshot, str, datetime], Change]
+__all__ = ["CommandHandlers", "Invocation"]
+
 _CAUSE = re.compile(r"(?:^|\s)(?:--cause[ =]|cause=)([a-z_]+)")
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Who asked, where, and how Slack lets us open a modal for them."""
-
-    user_id: str
-    channel_id: str
-    trigger_id: str | None = None
-    # Set by board buttons and modals, which name their incident; commands use the channel.
-    incident_number: int | None = None
-
-
-def reply(text: str) -> SlackMessage:
-    return SlackMessage(text=text)
+STEPS, INCIDENT = HelpSection.STEPS, HelpSection.INCIDENT
 
 
 class CommandHandlers:
     def __init__(
         self,
+        context: CommandContext,
         service: IncidentService,
         declare: DeclareFlow,
-        authorizer: Authorizer,
-        gateway: SlackGateway,
         plan: Plan,
+        table: CommandTable,
     ) -> None:
+        self._context = context
         self._service = service
         self._declare = declare
-        self._authorizer = authorizer
-        self._gateway = gateway
         self._plan = plan
-        self._by_word: dict[str, Callable[[ParsedCommand, Invocation], SlackMessage | None]] = {
-            "help": lambda _c, _i: help_message(),
-            "status": self._status,
-            "timeline": self._timeline,
-            "partners": self._partners,
-            "declare": self._declare_command,
-            "record": self._record,
-            "resolve": self._resolve,
-        }
-
-    def register(
-        self, word: str, handler: Callable[[ParsedCommand, Invocation], SlackMessage | None]
-    ) -> None:
-        """Let a feature own an ``/oor`` word (e.g. ``notify``, ``review``, ``actions``)."""
-        self._by_word[word] = handler
+        self.table = table
 
     def handle(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
+        handler = self.table.handler(command.word)
         try:
-            special = self._by_word.get(command.word)
-            if special is not None:
-                return special(command, inv)
-            return self._change(command, inv)
+            if handler is None:
+                raise CommandRefused(f"`/oor {command.typed}` is not a command. Try `/oor help`.")
+            return handler(command, inv)
         except CommandRefused as refused:
             return reply(str(refused))
 
-    # -- finding the incident --------------------------------------------------------------
-    def incident_by_number(self, number: int) -> IncidentSnapshot:
-        incident = self._service.get(number)
-        if incident is None:
-            raise CommandRefused(f"There is no incident OOR-{number}.")
-        return incident
+    def help(self) -> SlackMessage:
+        return help_message(self.table)
 
-    def incident_here(self, inv: Invocation, word: str) -> IncidentSnapshot:
-        if inv.incident_number is not None:
-            return self.incident_by_number(inv.incident_number)
-        incident = self._service.find_by_channel(inv.channel_id)
-        if incident is None:
-            raise CommandRefused(
-                f"`/oor {word}` works in an incident channel (#oor-…). Run it there, "
-                "or `/oor declare <type> <title>` to open an incident."
-            )
-        return incident
-
-    def _incident_for_reading(self, command: ParsedCommand, inv: Invocation) -> IncidentSnapshot:
-        first = command.args.split()[0] if command.args.strip() else ""
-        if looks_like_incident_key(first):
-            number = parse_incident_key(first)
-            if number is None:  # OOR-0, or past what the id column can hold: none such
-                raise CommandRefused(f"There is no incident {first[:24].upper()}.")
-            return self.incident_by_number(number)
-        return self.incident_here(inv, command.word)
-
-    def check_may_change(self, incident: IncidentSnapshot, user_id: str) -> None:
-        if not self._authorizer.may_change(incident, user_id):
-            raise CommandRefused(
-                f"Only {incident.key}'s responders and members of its channel can change it. "
-                "Ask the commander to add you to the channel."
-            )
-
-    def apply(
-        self,
-        incident: IncidentSnapshot,
-        inv: Invocation,
-        command: StepCommand,
-    ) -> SlackMessage:
-        self.check_may_change(incident, inv.user_id)
-        applied = self._service.apply(
-            incident.number, inv.user_id, lambda snap, now: command(snap, inv.user_id, now)
+    def register(self) -> None:
+        """The core's words; the features' come through the Wiring."""
+        add = self.table.add
+        add(["help", "帮助"], lambda _c, _i: self.help(), [HelpLine("help", "this list", order=99)])
+        add(
+            ["ack", "acknowledge", "respond", "响应"],
+            self._step(lambda _c: lifecycle.acknowledge),
+            [
+                HelpLine(
+                    "ack",
+                    "1. rapid response 快速响应: take the incident (commander, if there is none)",
+                    STEPS,
+                    1,
+                )
+            ],
         )
-        return reply(applied.change.reply)
+        add(
+            ["record", "记录"],
+            self._record,
+            [
+                HelpLine(
+                    "record [key=value …]",
+                    "2. record the problem 记录问题: time, merchant, method, amount… "
+                    "(no arguments: a form)",
+                    STEPS,
+                    2,
+                )
+            ],
+        )
+        add(
+            ["investigate", "排查"],
+            self._step(_investigate),
+            [
+                HelpLine(
+                    "investigate <finding>",
+                    "3. investigate 排查问题: add a finding to the timeline",
+                    STEPS,
+                    3,
+                ),
+                HelpLine(
+                    "investigate --done",
+                    "3. investigate: the cause is found, the step is done",
+                    STEPS,
+                    3.1,
+                ),
+            ],
+        )
+        add(
+            ["resolve", "解决"],
+            self._resolve,
+            [
+                HelpLine(
+                    "resolve <summary>",
+                    "4. resolve 解决问题: record the fix and the cause (no summary: a form)",
+                    STEPS,
+                    4,
+                )
+            ],
+        )
+        add(
+            ["skip"],
+            self._step(_skip),
+            [
+                HelpLine(
+                    "skip <step> <reason>", "skip a step that does not apply, saying why", STEPS, 9
+                )
+            ],
+        )
+        add(
+            ["status"],
+            self._status,
+            [
+                HelpLine(
+                    "status [OOR-n]", "the status board of this (or another) incident", order=10
+                )
+            ],
+        )
+        add(
+            ["timeline"],
+            self._timeline,
+            [HelpLine("timeline [page]", "what happened, when and by whom", order=11)],
+        )
+        add(
+            ["partners"],
+            self._partners,
+            [
+                HelpLine(
+                    "partners",
+                    "the plan's bank, acquirer, channel and merchant contacts",
+                    order=12,
+                )
+            ],
+        )
+        add(
+            ["declare"],
+            self._declare_command,
+            [
+                HelpLine(
+                    "declare <type> <title>",
+                    "open an incident by hand (no arguments: a form)",
+                    order=13,
+                )
+            ],
+        )
+        add(
+            ["assign"],
+            self._step(_assign),
+            [HelpLine("assign <commander|tech|comms> @user", "give someone a role", order=14)],
+        )
+        add(
+            ["severity", "sev"],
+            self._step(_severity_change),
+            [
+                HelpLine(
+                    "severity <sev1..sev4>", "change the severity (SEV1 is the worst)", order=15
+                )
+            ],
+        )
+        add(
+            ["note"],
+            self._step(lambda c: lambda s, a, t: lifecycle.add_note(s, a, t, c.plain_args)),
+            [HelpLine("note <text>", "add a note to the timeline", order=16)],
+        )
+        add(
+            ["reopen"],
+            self._step(lambda _c: lifecycle.reopen),
+            [HelpLine("reopen", "reopen a resolved incident", order=18)],
+        )
+        add(
+            ["close"],
+            self._step(_close),
+            [
+                HelpLine(
+                    "close [--force]", "close the incident; --force with steps still open", order=19
+                )
+            ],
+        )
 
     # -- state-changing commands -----------------------------------------------------------
-    def _change(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
-        incident = self.incident_here(inv, command.word)
-        args = command.plain_args
-        word = command.word
-        if word == "ack":
-            return self.apply(incident, inv, lifecycle.acknowledge)
-        if word == "investigate":
-            if args.strip().lower() in ("--done", "done"):
-                return self.apply(incident, inv, lifecycle.finish_investigation)
-            return self.apply(incident, inv, lambda s, a, t: lifecycle.add_finding(s, a, t, args))
-        if word == "notify":
-            return self.apply(
-                incident, inv, lambda s, a, t: lifecycle.mark_notified(s, a, t, args or None)
-            )
-        if word == "review":
-            return self.apply(
-                incident, inv, lambda s, a, t: lifecycle.mark_reviewed(s, a, t, args or None)
-            )
-        if word == "note":
-            return self.apply(incident, inv, lambda s, a, t: lifecycle.add_note(s, a, t, args))
-        if word == "reopen":
-            return self.apply(incident, inv, lifecycle.reopen)
-        if word == "close":
-            force = "--force" in args.split()
-            return self.apply(incident, inv, lambda s, a, t: lifecycle.close(s, a, t, force))
-        if word == "severity":
-            severity = _severity(args)
-            return self.apply(
-                incident, inv, lambda s, a, t: lifecycle.change_severity(s, a, t, severity)
-            )
-        if word == "assign":
-            role, user = _role_and_user(command.args)
-            return self.apply(incident, inv, lambda s, a, t: lifecycle.assign(s, a, t, role, user))
-        if word == "skip":
-            step_word, _, reason = args.partition(" ")
-            step = step_from_word(step_word)
-            if step is None:
-                raise CommandRefused(
-                    "Which step? `/oor skip <record|investigate|notify|review> <reason>`."
-                )
-            return self.apply(incident, inv, lambda s, a, t: lifecycle.skip(s, a, t, step, reason))
-        raise CommandRefused(f"`/oor {command.typed}` is not a command. Try `/oor help`.")
+    def _step(
+        self, make: Callable[[ParsedCommand], StepCommand]
+    ) -> Callable[[ParsedCommand, Invocation], SlackMessage]:
+        """A word that applies one lifecycle change to this channel's incident."""
+
+        def handler(command: ParsedCommand, inv: Invocation) -> SlackMessage:
+            incident = self._context.incident_here(inv, command.word)
+            return self._context.apply(incident, inv, make(command))
+
+        return handler
 
     def _record(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
-        incident = self.incident_here(inv, "record")
-        self.check_may_change(incident, inv.user_id)
+        incident = self._context.incident_here(inv, "record")
+        self._context.check_may_change(incident, inv.user_id)
         if not command.args:
-            self.open_modal(inv, build_record_modal(incident, self._plan.tz).to_dict())
+            self._context.open_modal(inv, build_record_modal(incident, self._plan.tz).to_dict())
             return None
         try:
             facts = validate_facts(dict(parse_key_values(command.plain_args)), self._plan.tz)
         except FactErrors as errors:
             lines = "\n".join(f"• `{name}`: {message}" for name, message in errors.errors.items())
             raise CommandRefused(f"Nothing recorded; please fix:\n{lines}") from None
-        return self.apply(incident, inv, lambda s, a, t: lifecycle.record(s, a, t, facts))
+        return self._context.apply(incident, inv, lambda s, a, t: lifecycle.record(s, a, t, facts))
 
     def _resolve(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
-        incident = self.incident_here(inv, "resolve")
-        self.check_may_change(incident, inv.user_id)
+        incident = self._context.incident_here(inv, "resolve")
+        self._context.check_may_change(incident, inv.user_id)
         text = command.plain_args
         if not text:
-            self.open_modal(inv, build_resolve_modal(incident).to_dict())
+            self._context.open_modal(inv, build_resolve_modal(incident).to_dict())
             return None
         cause = CauseCategory.OTHER
         match = _CAUSE.search(text)
@@ -216,16 +248,13 @@ class CommandHandlers:
                     f"Unknown cause `{match.group(1)}`; use one of {options}."
                 ) from None
             text = _CAUSE.sub(" ", text).strip()
-        return self.apply(incident, inv, lambda s, a, t: lifecycle.resolve(s, a, t, text, cause))
-
-    def open_modal(self, inv: Invocation, view: dict[str, object]) -> None:
-        if not inv.trigger_id:
-            raise CommandRefused("Slack did not send a trigger to open the form; try again.")
-        self._gateway.call("views.open", trigger_id=inv.trigger_id, view=view)
+        return self._context.apply(
+            incident, inv, lambda s, a, t: lifecycle.resolve(s, a, t, text, cause)
+        )
 
     # -- read-only commands ------------------------------------------------------------------
     def _status(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
-        incident = self._incident_for_reading(command, inv)
+        incident = self._context.incident_for_reading(command, inv)
         runbook = self._plan.for_type(incident.type).runbook_url
         return build_status_board(
             incident,
@@ -241,35 +270,59 @@ class CommandHandlers:
         if words and words[-1].isascii() and words[-1].isdigit():  # a bare number: the page
             page = parse_id(words[-1]) or 1
             words = words[:-1]
-        incident = self._incident_for_reading(ParsedCommand(command.word, " ".join(words), ""), inv)
+        incident = self._context.incident_for_reading(
+            ParsedCommand(command.word, " ".join(words), ""), inv
+        )
         entries = self._service.timeline(incident.number)
         return build_timeline_message(incident, entries, tz=self._plan.tz, page=page)
 
     def _partners(self, command: ParsedCommand, inv: Invocation) -> SlackMessage:
-        incident = self._incident_for_reading(command, inv)
+        incident = self._context.incident_for_reading(command, inv)
         return build_partners_message(
             incident, self._plan.partners_for(incident.type, incident.payment_method)
         )
 
     def _declare_command(self, command: ParsedCommand, inv: Invocation) -> SlackMessage | None:
         if not command.args:
-            self.open_modal(inv, self._declare.modal(inv.channel_id))
+            self._context.open_modal(inv, self._declare.modal(inv.channel_id))
             return None
         type_word, _, title = command.plain_args.partition(" ")
         return reply(self._declare.declare_from_text(type_word, title, inv.user_id, inv.trigger_id))
 
 
-def _severity(text: str) -> Severity:
-    value = text.strip().lower()
+def _investigate(command: ParsedCommand) -> StepCommand:
+    args = command.plain_args
+    if args.strip().lower() in ("--done", "done"):
+        return lifecycle.finish_investigation
+    return lambda s, a, t: lifecycle.add_finding(s, a, t, args)
+
+
+def _skip(command: ParsedCommand) -> StepCommand:
+    step_word, _, reason = command.plain_args.partition(" ")
+    step = step_from_word(step_word)
+    if step is None:
+        raise CommandRefused("Which step? `/oor skip <record|investigate|notify|review> <reason>`.")
+    return lambda s, a, t: lifecycle.skip(s, a, t, step, reason)
+
+
+def _close(command: ParsedCommand) -> StepCommand:
+    force = "--force" in command.plain_args.split()
+    return lambda s, a, t: lifecycle.close(s, a, t, force)
+
+
+def _severity_change(command: ParsedCommand) -> StepCommand:
+    value = command.plain_args.strip().lower()
     if value in {"1", "2", "3", "4"}:
         value = f"sev{value}"
     try:
-        return Severity(value)
+        severity = Severity(value)
     except ValueError:
         raise CommandRefused("Give a severity: `/oor severity sev1` (sev1 worst … sev4).") from None
+    return lambda s, a, t: lifecycle.change_severity(s, a, t, severity)
 
 
-def _role_and_user(raw_args: str) -> tuple[Role, str]:
+def _assign(command: ParsedCommand) -> StepCommand:
+    raw_args = command.args
     role_word = raw_args.split()[0].lower() if raw_args.split() else ""
     users = mentioned_users(raw_args)
     try:
@@ -278,4 +331,4 @@ def _role_and_user(raw_args: str) -> tuple[Role, str]:
         raise CommandRefused("Usage: `/oor assign <commander|tech|comms> @person`.") from None
     if len(users) != 1:
         raise CommandRefused("Mention exactly one person: `/oor assign tech @bob`.")
-    return role, users[0]
+    return lambda s, a, t: lifecycle.assign(s, a, t, role, users[0])

@@ -1,44 +1,11 @@
-"""Reading ``/oor`` command text: the command word (case-insensitive, Chinese aliases for
-the six steps) and the rest, turned back from Slack's escaped form into plain text."""
+"""Reading ``/oor`` command text: the command word (case-insensitive, with the aliases the
+command table knows) and the rest, turned back from Slack's escaped form into plain text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-COMMAND_WORDS = {
-    "help": "help",
-    "帮助": "help",
-    "ack": "ack",
-    "acknowledge": "ack",
-    "respond": "ack",
-    "响应": "ack",
-    "record": "record",
-    "记录": "record",
-    "investigate": "investigate",
-    "排查": "investigate",
-    "resolve": "resolve",
-    "解决": "resolve",
-    "notify": "notify",
-    "通知": "notify",
-    "review": "review",
-    "总结": "review",
-    "复盘": "review",
-    "skip": "skip",
-    "status": "status",
-    "timeline": "timeline",
-    "partners": "partners",
-    "declare": "declare",
-    "assign": "assign",
-    "severity": "severity",
-    "sev": "severity",
-    "note": "note",
-    "reopen": "reopen",
-    "close": "close",
-    "actions": "actions",
-}
-# Commands anyone may run; the rest change an incident and need a responder.
-READ_ONLY = frozenset({"help", "status", "timeline", "partners", "actions"})
 
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -59,8 +26,10 @@ class ParsedCommand:
         return to_plain(self.args)
 
 
-def parse_command(text: str) -> ParsedCommand | None:
-    """None when the word is not a command (the caller shows the help)."""
+def parse_command(text: str, words: Mapping[str, str]) -> ParsedCommand | None:
+    """``words``: every command word and alias (lower case) -> its canonical word (see
+    :class:`bot.slack.command_table.CommandTable`). None when the word is not a command
+    (the caller shows the help)."""
     text = text.strip()
     if not text:
         return ParsedCommand("help", "", "")
@@ -68,7 +37,7 @@ def parse_command(text: str) -> ParsedCommand | None:
     # a Chinese input method types.
     typed, *more = text.split(maxsplit=1)
     rest = more[0] if more else ""
-    word = COMMAND_WORDS.get(typed.lower())
+    word = words.get(typed.lower())
     if word is None:
         return None
     return ParsedCommand(word, rest.strip(), typed)

@@ -31,7 +31,7 @@ def install(wiring: Wiring) -> None:
         TEMPLATES_DIR,
         base_url=f"http://{host}:{settings.port}",
     )
-    wiring.routes.extend(status_routes(page.document, section.default_locale, section.logo_url))
+    wiring.add_routes(status_routes(page.document, section.default_locale, section.logo_url))
     wiring.exposed["status_page"] = page
 
 

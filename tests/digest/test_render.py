@@ -16,9 +16,9 @@ from bot.digest.render import (
     duration_delta,
     money_delta,
     render_digest,
-    sections,
     share_delta,
 )
+from bot.digest.views import SLACK_STYLE, sections
 from tests.digest.fixture_week import digest_plan
 
 
@@ -36,7 +36,9 @@ def test_deltas() -> None:
     assert (
         money_delta("CNY", Decimal("1244.5"), Decimal(0)) == "CNY 1,244.50 (prev 0.00, Δ +1,244.50)"
     )
-    assert money_delta("<b>", Decimal(1), Decimal(2)) == "&lt;b&gt; 1.00 (prev 2.00, Δ −1.00)"
+    # The currency as given; the surface writes it in its style (Slack: escaped).
+    assert money_delta("<b>", Decimal(1), Decimal(2)) == "<b> 1.00 (prev 2.00, Δ −1.00)"
+    assert SLACK_STYLE.text(money_delta("<b>", Decimal(1), Decimal(2))).startswith("&lt;b&gt; ")
 
 
 def test_sections_split_at_paragraphs_within_the_limit() -> None:
@@ -51,12 +53,12 @@ def test_sections_split_at_paragraphs_within_the_limit() -> None:
 def test_the_template_is_strict_and_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "digest.mrkdwn.j2").write_text("{{ no_such_figure }}")
     with pytest.raises(UndefinedError):
-        render_digest(_any_digest(), digest_plan(), templates=tmp_path)
+        render_digest(_any_digest(), digest_plan(), SLACK_STYLE, templates=tmp_path)
     unsafe = tmp_path / "unsafe"
     unsafe.mkdir()
     (unsafe / "digest.mrkdwn.j2").write_text("{{ week.__class__.__mro__ }}")
     with pytest.raises(SecurityError):
-        render_digest(_any_digest(), digest_plan(), templates=unsafe)
+        render_digest(_any_digest(), digest_plan(), SLACK_STYLE, templates=unsafe)
 
 
 def _any_digest() -> Digest:

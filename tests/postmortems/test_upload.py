@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.domain import lifecycle
 from bot.domain.clock import ManualClock
 from bot.domain.plan import Plan
+from bot.incidents.archive import RoomArchiver
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady
@@ -81,7 +82,7 @@ def test_first_attempt_uploads_then_posts_the_summary(
 ) -> None:
     number, pm_id = compiled
     gateway = FakeGateway()
-    jobs = PostmortemJobs(db, platform(gateway), archive_on_close=False)
+    jobs = PostmortemJobs(db, platform(gateway))
     jobs.upload(_job("upload_postmortem", 1, number, {"postmortem_id": pm_id}))
     assert gateway.methods() == ["upload_file", "chat.postMessage"]
     upload = gateway.calls[0][1]
@@ -97,7 +98,7 @@ def test_a_retry_finds_the_file_an_interrupted_attempt_shared(
     number, pm_id = compiled
     shared = {"ts": "1.1", "files": [{"id": "F0OLD", "name": f"OOR-{number}-postmortem-v1.md"}]}
     gateway = FakeGateway(history=[shared])
-    jobs = PostmortemJobs(db, platform(gateway), archive_on_close=False)
+    jobs = PostmortemJobs(db, platform(gateway))
     jobs.upload(_job("upload_postmortem", 2, number, {"postmortem_id": pm_id}))
     assert "upload_file" not in gateway.methods()
     with db.session() as session:
@@ -108,12 +109,12 @@ def test_a_retry_finds_the_file_an_interrupted_attempt_shared(
 def test_upload_waits_for_the_channel(db: Database, compiled: tuple[int, int]) -> None:
     number, pm_id = compiled
     update_incident(db, number, channel_id=None)
-    jobs = PostmortemJobs(db, platform(FakeGateway()), archive_on_close=False)
+    jobs = PostmortemJobs(db, platform(FakeGateway()))
     with pytest.raises(NotReady):
         jobs.upload(_job("upload_postmortem", 1, number, {"postmortem_id": pm_id}))
 
 
-def test_archive_only_when_planned_closed_and_last(db: Database, plan: Plan) -> None:
+def test_the_cores_archive_job_only_when_planned_closed_and_last(db: Database, plan: Plan) -> None:
     clock = ManualClock(T0)
     incidents = IncidentService(db, clock, on_enqueued=lambda: None, plan=plan)
     number = open_incident(db, plan, "a", at=T0)
@@ -121,10 +122,10 @@ def test_archive_only_when_planned_closed_and_last(db: Database, plan: Plan) -> 
     job = _job(JobKind.ARCHIVE_CHANNEL, 1, number, {})
 
     gateway = FakeGateway()
-    PostmortemJobs(db, platform(gateway), archive_on_close=False).archive(job)
+    RoomArchiver(db, platform(gateway), archive_on_close=False).archive(job)
     assert gateway.calls == []  # the plan keeps channels
 
-    archiving = PostmortemJobs(db, platform(gateway), archive_on_close=True)
+    archiving = RoomArchiver(db, platform(gateway), archive_on_close=True)
     archiving.archive(job)
     assert gateway.calls == []  # not closed (e.g. reopened meanwhile)
 
