@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import OperationalError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, server_processes
 from bot.digest.cli import add_digest_parser, run_digest
 from bot.domain.clock import SystemClock
 from bot.domain.plan import PlanError
@@ -25,7 +25,16 @@ from bot.storage.db import Database
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oor-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate the database and serve Slack, webhooks and health")
+    serve = sub.add_parser(
+        "serve", help="migrate the database and serve Slack, webhooks and health"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="server processes sharing the port (OOR_WORKERS; default: one per core on "
+        "PostgreSQL, 1 on SQLite)",
+    )
     sub.add_parser("migrate", help="bring the database schema up to date")
     plan = sub.add_parser("plan", help="emergency plan tools")
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
@@ -36,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     add_digest_parser(sub)
     add_notify_parser(sub)
     return parser
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 @contextmanager
@@ -55,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.path}: OK")
             print(plan_summary(plan))
             return 0
-        settings = load_settings()
+        # `serve --workers N` wins over OOR_WORKERS, validated the same way.
+        workers = getattr(args, "workers", None)
+        settings = load_settings(**({"workers": workers} if workers else {}))
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "incidents":
             with _database(settings) as db:
@@ -75,8 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.migrate(settings)
             print("database is up to date")
             return 0
-        server.serve(settings)
-        return 0
+        return server.serve(settings, server_processes(settings))
     except ConfigError as exc:
         print(f"oor-bot: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ pydantic's errors into :class:`ConfigError` with exactly that line.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, validation_alias="OOR_API_TOKEN")
     host: str = Field("127.0.0.1", validation_alias="OOR_HOST")
     port: int = Field(3000, ge=0, le=65535, validation_alias="OOR_PORT")
+    # Server processes sharing the port (``oor-bot serve --workers``); None: one per core
+    # on PostgreSQL, one on SQLite (see :func:`server_processes`).
+    workers: int | None = Field(None, ge=1, le=64, validation_alias="OOR_WORKERS")
     log_level: str = Field("info", validation_alias="OOR_LOG_LEVEL")
     log_format: str = Field("console", validation_alias=AliasChoices("OOR_LOG_FORMAT"))
     # How many outbox jobs (Slack side effects) run at once in this process.
@@ -183,6 +187,36 @@ class Settings(BaseSettings):
                 "OOR_PAGER_WEBHOOK_URL / OOR_PAGER_WEBHOOK_SECRET: set both (the pager webhook "
                 "is always signed) or neither"
             )
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def server_processes(settings: Settings, cores: int | None = None) -> int:
+    """How many ``oor-bot serve`` processes share the port.
+
+    SQLite lets one writer in at a time, so a second process would only queue behind the
+    first's write lock (and time out under load); the sandbox's Slack emulator lives in
+    its process's memory, so a second process would see another workspace. Both are
+    refused rather than quietly wrong.
+    """
+    single = (
+        "SQLite takes one writer at a time"
+        if settings.database_url.startswith("sqlite")
+        else ("the sandbox's Slack lives in one process" if settings.sandbox else None)
+    )
+    if settings.workers is None:
+        return 1 if single else (cores or available_cores())
+    if single and settings.workers > 1:
+        raise ConfigError(
+            f"OOR_WORKERS: {settings.workers} processes need PostgreSQL and a bot token "
+            f"({single}); use 1"
+        )
+    return settings.workers
 
 
 def _field_env_name(field_name: str) -> str:

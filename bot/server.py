@@ -10,36 +10,92 @@ import asyncio
 import contextlib
 import gc
 import math
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Generator
+from functools import partial
 from types import FrameType
 
 import structlog
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.app import SANDBOX_PREFIX, OorApp, create_app
 from bot.config import Settings
+from bot.domain.plan import Plan
 from bot.domain.plan_file import load_plan
 from bot.storage.migrate import upgrade_url
+from bot.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
 
 def migrate(settings: Settings) -> None:
     upgrade_url(settings.database_url)
+    log.info("database schema up to date", pid=os.getpid())
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, processes: int = 1) -> int:
+    """Serve until stopped; the exit status.
+
+    With ``processes`` > 1 the parent migrates (once, before any process serves), binds the
+    port and supervises that many forked copies of the single-process server on it.
+    """
     plan = load_plan(settings.plan_path)
     migrate(settings)
+    if processes == 1:
+        _serve_process(settings, plan)
+        return 0
+    sock = uvicorn.Config(app=_no_app, host=settings.host, port=settings.port).bind_socket()
+    log.info("oor-bot serving with several processes", processes=processes, pid=os.getpid())
+    # What start-up built is shared with every child copy-on-write: keep the collector
+    # from touching (and so copying) it in each of them.
+    gc.collect()
+    gc.freeze()
+    try:
+        return Supervisor(processes, partial(_serve_process, settings, plan), sock).run()
+    finally:
+        sock.close()
+
+
+def _serve_process(settings: Settings, plan: Plan, sock: socket.socket | None = None) -> None:
+    """One server process: the whole app, on its own port or on a socket it shares."""
     app = create_app(settings, plan=plan)
     _announce(app)
     # uvicorn.run, taken apart to learn when start-up is over and when stopping begins.
-    config = _uvicorn_config(app)
+    config = _uvicorn_config(app, shared=sock is not None)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         server = GracefulServer(config, on_signal=app.worker.stop_claiming)
-        runner.run(_serve_http(server, app, on_started=settle_heap))
+        sockets = None if sock is None else [sock]
+        runner.run(_serve_http(server, app, on_started=settle_heap, sockets=sockets))
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Only there to let uvicorn's Config bind the socket the children serve on."""
+    raise RuntimeError("the supervisor serves nothing itself")
+
+
+def with_process_header(app: ASGIApp) -> ASGIApp:
+    """Name the process that answered (``x-oor-process: <pid>``) when several share a
+    port: which one served a request is then in the response (and in a load balancer's
+    logs), not a guess."""
+    header = (b"x-oor-process", str(os.getpid()).encode())
+
+    async def named(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        await app(scope, receive, send_named)
+
+    return named
 
 
 # A full collection only after 100 collections of the middle generation (Python's default
@@ -101,7 +157,12 @@ class GracefulServer(uvicorn.Server):
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-async def _serve_http(server: uvicorn.Server, app: OorApp, on_started: Callable[[], None]) -> None:
+async def _serve_http(
+    server: uvicorn.Server,
+    app: OorApp,
+    on_started: Callable[[], None],
+    sockets: list[socket.socket] | None = None,
+) -> None:
     """Serve until a signal; the outbox starts stopping the moment it arrives.
 
     uvicorn first lets in-flight requests finish (up to the grace period) and only then
@@ -123,16 +184,16 @@ async def _serve_http(server: uvicorn.Server, app: OorApp, on_started: Callable[
 
     watcher = asyncio.create_task(watch())
     try:
-        await server.serve()
+        await server.serve(sockets=sockets)
     finally:
         watcher.cancel()
         if server.force_exit:
             app.worker.end_grace()
 
 
-def _uvicorn_config(app: OorApp) -> uvicorn.Config:
+def _uvicorn_config(app: OorApp, shared: bool = False) -> uvicorn.Config:
     return uvicorn.Config(
-        app.asgi,
+        with_process_header(app.asgi) if shared else app.asgi,
         host=app.settings.host,
         port=app.settings.port,
         log_level="warning",
