@@ -15,6 +15,7 @@ import platform
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,12 +147,19 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of ``pid`` and every process under it (``serve --workers N`` forks N)."""
+    total = 0.0
+    with suppress(FileNotFoundError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
 
 
-def bot_stack(stack: ExitStack, db_url: str, tmp: Path) -> tuple[str, str, int]:
-    """Emulator + ``oor-bot serve`` as subprocesses in ``stack``: bot URL, emulator URL, pid."""
+def bot_stack(stack: ExitStack, db_url: str, tmp: Path, workers: int = 1) -> tuple[str, str, int]:
+    """Emulator + ``oor-bot serve --workers N`` as subprocesses in ``stack``: bot URL,
+    emulator URL, pid (of the parent when N > 1)."""
     emu_port, bot_port = free_port(), free_port()
     emu, cmd = f"http://127.0.0.1:{emu_port}", [*SELF, "_emulator", str(emu_port)]
     stack.enter_context(process("emulator", cmd, clean_env(), tmp))
@@ -160,6 +168,7 @@ def bot_stack(stack: ExitStack, db_url: str, tmp: Path) -> tuple[str, str, int]:
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET="bench-signing-secret",
         SLACK_API_URL=f"{emu}/api/", OOR_DATABASE_URL=db_url, OOR_WEBHOOK_SECRET=SECRET,
         OOR_PLAN=str(ROOT / "plan.example.yaml"), OOR_PORT=str(bot_port), OOR_LOG_LEVEL="warning",
+        OOR_WORKERS=str(workers),
     )  # fmt: skip
     proc = stack.enter_context(process("bot", [str(BIN / "oor-bot"), "serve"], env, tmp))
     bot = f"http://127.0.0.1:{bot_port}"
@@ -258,7 +267,7 @@ async def fire(url: str, n: int, rate: float, conns: int, groups: int) -> Json:
     }  # fmt: skip
 
 
-def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path) -> Json:
+def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path, workers: int = 1) -> Json:
     n = int(args.rate * args.seconds)
     groups = args.groups if mix == "grouped" else 0
     with ExitStack() as stack:
@@ -270,7 +279,7 @@ def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path) -> Json:
             wait_http(f"{url}/webhooks/oor", 20, "bare app", expect=405)
         else:
             db_url = stack.enter_context(database(db, tmp))
-            url, _emu, pid = bot_stack(stack, db_url, tmp)
+            url, _emu, pid = bot_stack(stack, db_url, tmp, workers)
             wait_idle(db_url)
         load1, cpu0 = os.getloadavg()[0], cpu_seconds(pid)
         result = asyncio.run(fire(f"{url}/webhooks/oor", n, args.rate, args.conns, groups))
@@ -281,7 +290,8 @@ def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path) -> Json:
         stored = query(db_url, "SELECT count(*) FROM event")[0][0]
         backlog = query(db_url, "SELECT count(*) FROM job WHERE state = 'pending'")[0][0]
         result |= {"stored": stored, "stored_ok": stored == result["ok"], "jobs_pending": backlog}
-        return {"target": f"bot/{db}", "mix": mix, **result}
+        target = f"bot/{db}" + (f"/w{workers}" if workers > 1 else "")
+        return {"target": target, "mix": mix, "workers": workers, **result}
 
 
 def storm(args: argparse.Namespace, db: str, tmp: Path) -> Json:
@@ -358,13 +368,13 @@ def pg_version() -> str:
 
 
 def print_table(runs: list[Json]) -> None:
-    head = f"{'target':<14}{'mix':<9}{'sent':>6}{'202':>6}{'err':>5}{'ev/s':>8}"
+    head = f"{'target':<17}{'mix':<9}{'sent':>6}{'202':>6}{'err':>5}{'ev/s':>8}"
     head += f"{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'cpu/ev':>8}"
     head += f"{'stored':>7}{'jobs':>6}{'load':>6}"
     print("\n" + head + "\n" + "-" * len(head))
     for r in runs:
         print(
-            f"{r['target']:<14}{r['mix']:<9}{r['sent']:>6}{r['ok']:>6}{r['errors']:>5}"
+            f"{r['target']:<17}{r['mix']:<9}{r['sent']:>6}{r['ok']:>6}{r['errors']:>5}"
             f"{r['eps']:>8}{r['p50']:>8}{r['p90']:>8}{r['p99']:>8}{r['max']:>8}"
             f"{r['cpu_ms_per_ev']:>8}{r.get('stored', '-')!s:>7}{r.get('jobs_pending', '-')!s:>6}"
             f"{r['load1_before']:>6.1f}"
@@ -372,15 +382,39 @@ def print_table(runs: list[Json]) -> None:
     for r in runs:
         worst = " ".join(f"{ms:g}" for ms in r["max_by_second"].values())
         print(f"{r['target']} {r['mix']}: max latency (ms) of each second: {worst}")
-    bare = {r["mix"]: r for r in runs if r["target"] == "bare"}
+    # Each bot run against the bare run of the same round (the machine's load moves).
+    bare = {(r.get("round", 0), r["mix"]): r for r in runs if r["target"] == "bare"}
     for r in runs:
-        if r["target"] != "bare" and r["mix"] in bare and bare[r["mix"]]["p50"]:
-            b = bare[r["mix"]]
+        b = bare.get((r.get("round", 0), r["mix"]))
+        if r["target"] != "bare" and b and b["p50"]:
             print(
                 f"{r['target']} {r['mix']} / bare: ev/s x{r['eps'] / b['eps']:.2f}, "
                 f"p50 x{r['p50'] / b['p50']:.1f}, p99 x{r['p99'] / max(b['p99'], 0.1):.1f}, "
                 f"CPU/event x{r['cpu_ms_per_ev'] / max(b['cpu_ms_per_ev'], 0.01):.1f}"
             )
+
+
+def print_medians(runs: list[Json]) -> None:
+    """Per target and mix: the median of the runs and their spread (min-max)."""
+    print("\nmedians of the runs (spread min-max), load at each start:")
+    groups: dict[tuple[str, str], list[Json]] = {}
+    for r in runs:
+        groups.setdefault((r["target"], r["mix"]), []).append(r)
+    for (target, mix), rs in groups.items():
+
+        def col(key: str, rs: list[Json] = rs) -> str:
+            values = sorted(float(r[key]) for r in rs)
+            return f"{statistics.median(values):g} ({values[0]:g}-{values[-1]:g})"
+
+        loads = " ".join(f"{r['load1_before']:.1f}" for r in rs)
+        bare = [float(r["cpu_ms_per_ev"]) for r in runs if (r["target"], r["mix"]) == ("bare", mix)]
+        if bare and target != "bare":
+            cpu = statistics.median(float(r["cpu_ms_per_ev"]) for r in rs)
+            loads += f"; CPU/event x{cpu / max(statistics.median(bare), 0.01):.1f} bare"
+        print(
+            f"{target} {mix}: ev/s {col('eps')}, p50 {col('p50')}, p99 {col('p99')} ms, "
+            f"CPU/event {col('cpu_ms_per_ev')} ms, errors {col('errors')}; load {loads}"
+        )
 
 
 def main() -> int:
@@ -398,6 +432,11 @@ def main() -> int:
     p.add_argument("--storm-window", type=float, default=60.0, help="Slack's minute, seconds")
     p.add_argument("--storm-db", choices=["sqlite", "postgres"], default="postgres")
     p.add_argument("--no-load", action="store_true", help="only the storm")
+    p.add_argument(
+        "--workers", type=lambda v: [int(n) for n in v.split(",")], default=[1],
+        help="server processes of the bot on PostgreSQL, comma-separated to compare: 1,2",
+    )  # fmt: skip
+    p.add_argument("--runs", type=int, default=1, help="repeat every row; medians printed")
     args = p.parse_args()
     if not (1 <= args.rate <= 5000 and 0 < args.seconds <= 600 and 1 <= args.conns <= 1000):
         p.error("bounds: 1 <= rate <= 5000, 0 < seconds <= 600, 1 <= conns <= 1000")
@@ -421,12 +460,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="oor-bench-") as tmpdir:
         tmp = Path(tmpdir)
         try:
-            for target in [] if args.no_load else ["bare", *dbs]:
-                for mix in mixes:
-                    print(f"load: {target} {mix}, {args.rate:g}/s for {args.seconds:g}s ...")
-                    runs.append(sustained(args, target, mix, tmp))
+            for round_ in range(args.runs):
+                for target in [] if args.no_load else ["bare", *dbs]:
+                    for workers in [1] if target in ("bare", "sqlite") else args.workers:
+                        for mix in mixes:
+                            print(f"load: {target} w{workers} {mix}, {args.rate:g}/s "
+                                  f"for {args.seconds:g}s ...")  # fmt: skip
+                            run = sustained(args, target, mix, tmp, workers)
+                            runs.append(run | {"round": round_})
             if runs:
                 print_table(runs)
+                if args.runs > 1:
+                    print_medians(runs)
             storm_db = "sqlite" if no_pg else args.storm_db
             if args.storm:
                 scaled = "Slack's real minute" if args.storm_window == 60 else "SCALED"

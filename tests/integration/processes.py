@@ -40,6 +40,9 @@ class BotProcess:
             "OOR_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "OOR_PORT": str(port),
             "OOR_LOG_LEVEL": "info",
+            # One server process, which these tests signal, stop and kill as one replica
+            # (serve's default on PostgreSQL is one per core); test_workers.py sets 2.
+            "OOR_WORKERS": "1",
             # Above the 10-second Slack calls these tests make: a call must not time out
             # (and be retried, a second attempt) on a busy machine.
             "OOR_SLACK_TIMEOUT": "30",
