@@ -48,6 +48,7 @@ STARTUP_FAILURE_SECONDS = 10.0
 PARENT_CHECK_SECONDS = 1.0
 
 StopSignal = int
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Supervisor:
@@ -77,8 +78,7 @@ class Supervisor:
         if threading.active_count() > 1:
             # A fork copies only the calling thread: a lock another thread held stays held.
             raise RuntimeError("the supervisor must fork from a single-threaded process")
-        stop_signals = (signal.SIGTERM, signal.SIGINT)
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in stop_signals}
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
         try:
             for slot in range(self._count):
                 self._start(slot)
@@ -103,7 +103,14 @@ class Supervisor:
         process = _FORK.Process(
             target=_child_main, args=(self._target, self._sock, os.getpid()), daemon=False
         )
-        process.start()
+        # Until the child has its own handlers, a stop signal would reach this process's
+        # handler copied into it, which only queues it there: lost, and the child would
+        # never stop. Blocked across the fork, it waits for the child to unblock it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         self._children[slot] = (process, self._clock())
         log.info("oor-bot process started", slot=slot, pid=process.pid)
 
@@ -154,6 +161,7 @@ def _child_main(target: Callable[[socket.socket], None], sock: socket.socket, pa
     # defaults until its server installs its own (a SIGTERM during start-up just ends it).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent
     threading.Thread(target=_stop_when_orphaned, args=(parent,), daemon=True).start()
     target(sock)
 
