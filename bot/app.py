@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from bot.api.routes import api_routes
+from bot.chat.board import BoardLines
 from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
@@ -130,7 +131,8 @@ def create_app(
     )
     directory = Directory(gateway)
     renderers = SlackRenderers()
-    register_core_renderers(renderers, plan, clock)
+    board_lines = BoardLines()  # features add theirs through the Wiring
+    register_core_renderers(renderers, plan, clock, board_lines)
     platform = platform or SlackPlatform(gateway, directory, renderers)
     ingest = IngestService(db, plan)
     worker_options = worker_options or WorkerOptions(
@@ -186,6 +188,7 @@ def create_app(
         _interactions=interactions,
         _ticks=ticks,
         _job_handlers=handlers,
+        board_lines=board_lines,
     )
     # The core's outbox jobs, through the same registry as the features' (a kind claimed
     # twice fails here, at start-up).

@@ -33,6 +33,7 @@ from bot.pagerduty.rest import PagerDutyRest
 from bot.pagerduty.webhook_route import PagerDutyWebhookDeps, pagerduty_webhook_route
 from bot.paging.flows import PagingJobs, RoomNotes
 from bot.paging.on_call import OnCallInvites
+from bot.paging.on_call_board import OnCallBoard
 from bot.paging.port import Pager
 from bot.paging.scan import PagingScan
 from bot.paging.signed_webhook import SignedWebhookPager
@@ -131,6 +132,9 @@ def install(wiring: Wiring) -> None:
     pager, rest = build_pager(settings, plan, clock, waiting)
     slack = isinstance(wiring.platform, SlackPlatform)
     notes = RoomNotes(wiring.db, clock, wake)
+    board = OnCallBoard(wiring.db, plan, wake)
+    if any(plan.on_call_targets(t) for t in OorType):
+        wiring.add_board_lines(board.board_lines)  # "On call now" on the status board
     jobs = PagingJobs(
         wiring.db,
         pager,
@@ -149,6 +153,8 @@ def install(wiring: Wiring) -> None:
         wiring.platform.invite,
         wiring.platform.person_by_email,
         rest.on_call if rest is not None else None,  # on-call targets are PagerDuty's
+        board=board,
+        clock=clock,
     )
     wiring.add_job_handlers(on_call.handlers())
     scan = None

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot.chat import messages
+from bot.chat.board import BoardLines
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
@@ -42,7 +43,9 @@ def notice_text(payload: dict[str, Any]) -> str:
     return f"{icon} {mention(str(actor))} {text}" if actor else f"{icon} {text}"
 
 
-def register_core_renderers(renderers: SlackRenderers, plan: Plan, clock: Clock) -> None:
+def register_core_renderers(
+    renderers: SlackRenderers, plan: Plan, clock: Clock, board_lines: BoardLines | None = None
+) -> None:
     def board(incident: IncidentSnapshot) -> SlackMessage:
         runbook = plan.for_type(incident.type).runbook_url
         return build_status_board(
@@ -51,6 +54,7 @@ def register_core_renderers(renderers: SlackRenderers, plan: Plan, clock: Clock)
             now=clock.now(),
             runbook_url=str(runbook) if runbook else None,
             partners=plan.partners_for(incident.type, incident.payment_method),
+            lines=board_lines(incident) if board_lines is not None else (),
         )
 
     def announcement(data: messages.Announcement) -> SlackMessage:

@@ -8,6 +8,7 @@ next steps (until the incident is closed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.chat.board import BoardLine
 from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.plan import Partner
 from bot.domain.types import IncidentStatus, Role, Severity, Step, StepState
@@ -32,6 +34,7 @@ from bot.slack.text import (
     escape,
     link_or_pointer,
     local_time,
+    mention,
     money,
     truncate,
 )
@@ -149,6 +152,23 @@ def _roles_line(incident: IncidentSnapshot) -> str:
     return " · ".join(parts)
 
 
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def _feature_line(line: BoardLine) -> str:
+    """A feature's line (bot/chat/board.py): its text escaped, its people as mentions
+    (an id that is not a Slack user id is shown as text, so it cannot become markup)."""
+    body = "".join(
+        clip_escaped(part, FACT_LIMIT)
+        if isinstance(part, str)
+        else mention(part.id)
+        if _SLACK_USER_ID.fullmatch(part.id)
+        else escape(part.id)
+        for part in line.parts
+    )
+    return f"*{clip_escaped(line.title, 100)}* {body}"
+
+
 def _resolution(incident: IncidentSnapshot, tz: ZoneInfo) -> str | None:
     if incident.status is IncidentStatus.OPEN:
         return None
@@ -201,6 +221,7 @@ def build_status_board(
     now: datetime,
     runbook_url: str | None = None,
     partners: Sequence[Partner] = (),
+    lines: Sequence[BoardLine] = (),
 ) -> SlackMessage:
     header = truncate(
         f"{SEVERITY_ICON[incident.severity]} {incident.key} · {incident.type.label} "
@@ -235,6 +256,10 @@ def build_status_board(
         blocks.append(_section(monitoring))
     blocks += [
         _section(_roles_line(incident)),
+    ]
+    if lines:
+        blocks.append(_section("\n".join(_feature_line(line) for line in lines)))
+    blocks += [
         DividerBlock(),
         _section("*Handling steps 处理步骤*\n" + steps),
     ]
