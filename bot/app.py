@@ -203,6 +203,10 @@ def create_app(
     wiring.add_job_handlers(RoomArchiver(db, platform, plan.archive_channel_on_close).handlers())
     for install in features:
         install(wiring)
+    if pagerduty_emulator is not None:  # the emulated PagerDuty retries its webhooks
+        from bot.sandbox.pagerduty.sandbox import retry_webhooks
+
+        wiring.add_tick("sandbox.pagerduty.webhooks", 5.0, retry_webhooks(pagerduty_emulator))
     socket_mode = None
     if settings.slack_app_token is not None:
         socket_mode = SocketModeConnection(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from bot.config import Settings
@@ -110,4 +111,14 @@ def sandbox_pagerduty(
     return settings.model_copy(update=updates), sandbox_plan(plan), emu
 
 
-__all__ = ["PREFIX", "sandbox_pagerduty", "sandbox_plan", "seed_account"]
+def retry_webhooks(emu: PagerDutyEmulator) -> Callable[[], None]:
+    """The sandbox's tick: the emulated PagerDuty retries the webhooks the bot has not
+    received yet (redelivery.py), as PagerDuty does on its own."""
+
+    def tick() -> None:
+        emu.deliver_due()
+
+    return tick
+
+
+__all__ = ["PREFIX", "retry_webhooks", "sandbox_pagerduty", "sandbox_plan", "seed_account"]

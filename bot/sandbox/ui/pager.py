@@ -27,7 +27,7 @@ class PagerPanel:
     def view_model(self) -> JSON:
         """``{"enabled": bool, "pages": [...]}``, newest page first."""
         if self._pd is None:
-            return {"enabled": False, "pages": []}
+            return {"enabled": False, "pages": [], "retrying": 0}
         names = {u.id: u.name for u in self._pd.users.values()}
         shown = []
         for page in reversed(self._pd.pages[-MAX_SHOWN:]):
@@ -46,7 +46,7 @@ class PagerPanel:
                     "can_ack": page.status == "triggered",
                 }
             )
-        return {"enabled": True, "pages": shown}
+        return {"enabled": True, "pages": shown, "retrying": len(self._pd.waiting())}
 
     def acknowledge(self, body: JSON) -> Outcome:
         """``{"page": id, "user": Slack user id}``: that person acknowledges the page in
@@ -62,12 +62,14 @@ class PagerPanel:
             page = self._pd.page(page_id)
         except KeyError:
             raise SandboxError(f"no page {page_id}") from None
+        if page.status != "triggered":
+            return Outcome(False, f"Page #{page.number} is {page.status} already.")
         try:
             deliveries = self._pd.acknowledge_from_phone(page.id, email)
         except KeyError:
             raise SandboxError(f"{email} has no PagerDuty account") from None
-        if not deliveries:
-            return Outcome(False, f"Page #{page.number} is {page.status} already.")
+        if not deliveries:  # an earlier webhook of this page is still being retried
+            return Outcome(True, f"Acknowledged page #{page.number}; the webhook waits its turn")
         answers = ", ".join(
             f"HTTP {d.status}" if d.status is not None else str(d.error) for d in deliveries
         )
