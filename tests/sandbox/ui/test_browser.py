@@ -196,3 +196,31 @@ def test_an_incident_worked_from_the_browser(sandbox: Sandbox, page: Any, tmp_pa
     target = os.environ.get("OOR_SCREENSHOT_PATH")
     if target:
         page.screenshot(path=target)
+
+
+def test_a_page_acknowledged_in_pagerduty_from_the_browser(sandbox: Sandbox, page: Any) -> None:
+    """The sandbox's emulated PagerDuty (README "Paging", "In the sandbox"): a system crash
+    at sev1 pages; the panel lists the page and its button acknowledges it as the person
+    chosen under "As", which completes step 1 for them through PagerDuty's webhook."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.set_default_timeout(10_000)
+    page.goto(f"{sandbox.url}/sandbox")
+    form = page.locator("#fire")
+    form.get_by_label("Type").select_option("system_crash")
+    form.get_by_label("Title", exact=True).fill("Payment gateway down")
+    form.get_by_label("Severity").select_option("sev1")
+    form.get_by_role("button", name="Fire event").click()
+    expect(page.locator("#fire-status")).to_contain_text("OOR-1 opened")
+    pages = page.locator("#pages")
+    expect(pages).to_contain_text("oor-bot/OOR-1")
+    expect(pages).to_contain_text("triggered")
+    page.locator("#user").select_option(CAROL)
+    pages.get_by_role("button", name="Acknowledge in PagerDuty").click()
+    expect(page.locator("#pages-status")).to_contain_text("as carol@example.com; webhook: HTTP 202")
+    expect(pages).to_contain_text("acknowledged by Carol Chen")
+    expect(pages.get_by_role("button", name="Acknowledge in PagerDuty")).to_have_count(0)
+    board = page.locator("article.msg.pinned")
+    expect(board).to_contain_text("1. Rapid response 快速响应 — done by @carol")
+    expect(board).to_contain_text("On call now")
