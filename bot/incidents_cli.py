@@ -11,7 +11,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -190,8 +190,19 @@ def format_list(snapshots: Sequence[IncidentSnapshot], tz: ZoneInfo) -> str:
 
 
 def format_detail(
-    snapshot: IncidentSnapshot, timeline: Sequence[TimelineEntry], *, tz: ZoneInfo
+    snapshot: IncidentSnapshot,
+    timeline: Sequence[TimelineEntry],
+    *,
+    tz: ZoneInfo,
+    names: Mapping[str, str] | None = None,
 ) -> str:
+    """The report of ``show``. People show by name where ``names`` (id → name) knows
+    them, else by id; never as a chat platform's markup."""
+    known = names or {}
+
+    def person(user: str) -> str:
+        return _line(known.get(user) or user)
+
     when = "%Y-%m-%d %H:%M:%S %Z"
     s = snapshot
     lines = [
@@ -226,7 +237,7 @@ def format_detail(
 
     lines += ["", "Roles"]
     if s.roles:
-        lines += [f"  {r.label.ljust(10)} {s.roles[r]}" for r in Role if r in s.roles]
+        lines += [f"  {r.label.ljust(10)} {person(s.roles[r])}" for r in Role if r in s.roles]
     else:
         lines.append("  (none assigned)")
 
@@ -253,11 +264,11 @@ def format_detail(
     lines += ["", "Timeline"]
     if not timeline:
         lines.append("  (empty)")
-    actor_width = max((len(_line(e.actor)) for e in timeline), default=0)
+    actor_width = max((len(person(e.actor)) for e in timeline), default=0)
     for entry in timeline:
         lines.append(
-            f"  {_local(entry.at, tz)}  {_line(entry.actor).ljust(actor_width)}"
-            f"  [{entry.kind}] {_line(entry.text)}"
+            f"  {_local(entry.at, tz)}  {person(entry.actor).ljust(actor_width)}"
+            f"  [{entry.kind}] {_line(entry.said.plain(known))}"
         )
     return _printable("\n".join(lines))
 

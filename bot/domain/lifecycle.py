@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.domain.facts import RecordedFacts
 from bot.domain.incident import IncidentSnapshot, StepRecord
+from bot.domain.records import Part, Person, Sentence, TimelineNote, said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -28,20 +29,19 @@ from bot.domain.types import (
     StepState,
 )
 
+__all__ = ["Change", "CommandRefused", "TimelineNote"]
+
+# What the person who ran a command is told: plain text, or a sentence naming people.
+Reply = str | Sentence
+
 
 class CommandRefused(Exception):
-    """The command cannot apply now; ``str(exc)`` is meant for the person who ran it."""
+    """The command cannot apply now; :attr:`said` is meant for the person who ran it
+    (``str(exc)`` is its plain text, people by id)."""
 
-
-@dataclass(frozen=True)
-class TimelineNote:
-    kind: str
-    text: str
-    # Post it as a one-line message in the incident channel too (step changes do).
-    announce: bool = True
-    # User ids written as <@U…> in ``text`` by the bot itself. Everything else in the
-    # text is outside text and is escaped when shown, so only these become mentions.
-    mentions: tuple[str, ...] = ()
+    def __init__(self, *parts: Part | Sentence) -> None:
+        self.said = said(*parts)
+        super().__init__(self.said.plain())
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,14 @@ class Change:
     details: dict[str, Any] = field(default_factory=dict)  # recorded facts to merge
     roles: dict[Role, str] = field(default_factory=dict)
     timeline: tuple[TimelineNote, ...] = ()
-    reply: str = ""  # what the person who ran the command is told
+    reply: Reply = ""  # what the person who ran the command is told
 
     @property
     def changed(self) -> bool:
         return bool(self.steps or self.incident or self.details or self.roles or self.timeline)
 
 
-def _unchanged(reply: str) -> Change:
+def _unchanged(reply: Reply) -> Change:
     return Change(reply=reply)
 
 
@@ -69,8 +69,28 @@ def _require_not_closed(incident: IncidentSnapshot) -> None:
         )
 
 
+def _person(user: str | None) -> Part:
+    return Person(user) if user else "someone"
+
+
 def _step_label(step: Step) -> str:
     return f"step {step.number} {step.label.lower()} ({step.label_zh})"
+
+
+def _step_facts(step: Step, state: StepState) -> dict[str, Any]:
+    return {"step": step.value, "state": state.value}
+
+
+def _note(
+    kind: str, *parts: Part | Sentence | None, announce: bool = True, **facts: Any
+) -> TimelineNote:
+    return TimelineNote(kind, said(*parts), announce=announce, facts=facts)
+
+
+def _step_note(
+    step: Step, state: StepState, *parts: Part | Sentence, announce: bool = True, **facts: Any
+) -> TimelineNote:
+    return _note("step", *parts, announce=announce, **_step_facts(step, state), **facts)
 
 
 def _done(record: StepRecord, actor: str, at: datetime, note: str | None = None) -> StepRecord:
@@ -99,7 +119,9 @@ def acknowledge(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
     _require_not_closed(incident)
     record = incident.step(Step.RESPOND)
     if record.state is StepState.DONE:
-        return _unchanged(f"{incident.key} was already acknowledged by <@{record.completed_by}>.")
+        return _unchanged(
+            said(f"{incident.key} was already acknowledged by ", _person(record.completed_by), ".")
+        )
     roles = {} if Role.COMMANDER in incident.roles else {Role.COMMANDER: actor}
     text = f"acknowledged the incident ({_step_label(Step.RESPOND)} done)"
     if roles:
@@ -107,7 +129,7 @@ def acknowledge(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
     return Change(
         steps=(_done(record, actor, at),),
         roles=roles,
-        timeline=(TimelineNote("step", text),),
+        timeline=(_step_note(Step.RESPOND, StepState.DONE, text),),
         reply=f"You have {incident.key}." + (" You are the commander." if roles else ""),
     )
 
@@ -144,7 +166,11 @@ def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: Recorded
         steps=steps,
         incident=columns,
         details=new_details,
-        timeline=(TimelineNote("step" if steps else "record", text),),
+        timeline=(
+            _step_note(Step.RECORD, StepState.DONE, text, fields=changed_names)
+            if steps
+            else _note("record", text, fields=changed_names),
+        ),
         reply="Recorded. The board shows the facts.",
     )
 
@@ -159,15 +185,16 @@ def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: s
         )
     current = incident.step(Step.INVESTIGATE)
     steps: tuple[StepRecord, ...] = ()
-    notes = [TimelineNote("finding", f"finding: {finding}")]
+    notes = [_note("finding", f"finding: {finding}")]
     roles: dict[Role, str] = {}
     if current.state is StepState.PENDING:
         roles, takes = _takes_role(incident, Role.TECH, actor)
         steps = (replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),)
         notes.insert(
             0,
-            TimelineNote(
-                "step",
+            _step_note(
+                Step.INVESTIGATE,
+                StepState.IN_PROGRESS,
                 f"started investigating ({_step_label(Step.INVESTIGATE)} in progress){takes}",
                 announce=False,
             ),
@@ -187,8 +214,10 @@ def finish_investigation(incident: IncidentSnapshot, actor: str, at: datetime) -
         steps=(_done(current, actor, at),),
         roles=roles,
         timeline=(
-            TimelineNote(
-                "step", f"finished investigating ({_step_label(Step.INVESTIGATE)} done){takes}"
+            _step_note(
+                Step.INVESTIGATE,
+                StepState.DONE,
+                f"finished investigating ({_step_label(Step.INVESTIGATE)} done){takes}",
             ),
         ),
         reply="Investigation marked done.",
@@ -212,8 +241,9 @@ def resolve(
         ):
             return _unchanged(f"{incident.key} is already resolved.")
         raise CommandRefused(
-            f"{incident.key} was already resolved by <@{current.completed_by}>. "
-            "Add what you learned with `/oor note`, or `/oor reopen` if it is not fixed."
+            f"{incident.key} was already resolved by ",
+            _person(current.completed_by),
+            ". Add what you learned with `/oor note`, or `/oor reopen` if it is not fixed.",
         )
     if not summary:
         raise CommandRefused("Say what fixed it: `/oor resolve <summary>` (or use the form).")
@@ -233,10 +263,12 @@ def resolve(
             "cause_category": cause.value,
         },
         timeline=(
-            TimelineNote(
-                "step",
+            _step_note(
+                Step.RESOLVE,
+                StepState.DONE,
                 f"resolved the incident ({_step_label(Step.RESOLVE)} done){takes}. Cause: "
                 f"{cause.label} ({cause.label_zh}). {summary}",
+                cause=cause.value,
             ),
         ),
         reply=f"{incident.key} is resolved. Next: notify customers and review.",
@@ -264,7 +296,7 @@ def mark_notified(
     return Change(
         steps=(_done(current, actor, at, note=note),),
         roles=roles,
-        timeline=(TimelineNote("step", text),),
+        timeline=(_step_note(Step.NOTIFY, StepState.DONE, text),),
         reply="Step 5 is done.",
     )
 
@@ -284,8 +316,11 @@ def start_step(incident: IncidentSnapshot, actor: str, at: datetime, step: Step)
         steps=(replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),),
         roles=roles,
         timeline=(
-            TimelineNote(
-                "step", f"started {_step_label(step)} (in progress){takes}", announce=False
+            _step_note(
+                step,
+                StepState.IN_PROGRESS,
+                f"started {_step_label(step)} (in progress){takes}",
+                announce=False,
             ),
         ),
         reply=f"Step {step.number} is in progress.",
@@ -309,7 +344,7 @@ def mark_reviewed(
         text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
-        timeline=(TimelineNote("step", text),),
+        timeline=(_step_note(Step.REVIEW, StepState.DONE, text),),
         reply="Step 6 is done. Close the incident with `/oor close` when you are ready.",
     )
 
@@ -338,7 +373,7 @@ def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reaso
                 current, state=StepState.SKIPPED, completed_at=at, completed_by=actor, note=reason
             ),
         ),
-        timeline=(TimelineNote("step", f"skipped {_step_label(step)}: {reason}"),),
+        timeline=(_step_note(step, StepState.SKIPPED, f"skipped {_step_label(step)}: {reason}"),),
         reply=f"Step {step.number} skipped.",
     )
 
@@ -346,16 +381,26 @@ def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reaso
 # -- roles, severity, notes -------------------------------------------------------------
 def assign(incident: IncidentSnapshot, actor: str, at: datetime, role: Role, user: str) -> Change:
     _require_not_closed(incident)
+    label = role.label.lower()
     if incident.roles.get(role) == user:
-        return _unchanged(f"<@{user}> already is the {role.label.lower()}.")
+        return _unchanged(said(Person(user), f" already is the {label}."))
     before = incident.roles.get(role)
-    text = f"made <@{user}> the {role.label.lower()}"
-    if before:
-        text += f" (was <@{before}>)"
+    was = said(" (was ", Person(before), ")") if before else None
     return Change(
         roles={role: user},
-        timeline=(TimelineNote("role", text, mentions=(user, *([before] if before else []))),),
-        reply=f"<@{user}> is now the {role.label.lower()}.",
+        timeline=(
+            _note(
+                "role",
+                "made ",
+                Person(user),
+                f" the {label}",
+                was,
+                role=role.value,
+                person=user,
+                was=before,
+            ),
+        ),
+        reply=said(Person(user), f" is now the {label}."),
     )
 
 
@@ -368,8 +413,10 @@ def change_severity(
     return Change(
         incident={"severity": severity.value},
         timeline=(
-            TimelineNote(
-                "severity", f"changed the severity {incident.severity.label} → {severity.label}"
+            _note(
+                "severity",
+                f"changed the severity {incident.severity.label} → {severity.label}",
+                severity=[incident.severity.value, severity.value],
             ),
         ),
         reply=f"{incident.key} is now {severity.label}.",
@@ -380,9 +427,7 @@ def add_note(incident: IncidentSnapshot, actor: str, at: datetime, text: str) ->
     text = text.strip()
     if not text:
         raise CommandRefused("Write the note: `/oor note <text>`.")
-    return Change(
-        timeline=(TimelineNote("note", text, announce=False),), reply="Noted in the timeline."
-    )
+    return Change(timeline=(_note("note", text, announce=False),), reply="Noted in the timeline.")
 
 
 # -- the incident as a whole ---------------------------------------------------------------
@@ -409,7 +454,7 @@ def close(incident: IncidentSnapshot, actor: str, at: datetime, force: bool = Fa
         text += " with " + " and ".join(_step_label(s) for s in still_open) + " still open"
     return Change(
         incident={"status": IncidentStatus.CLOSED.value, "closed_at": at},
-        timeline=(TimelineNote("status", text),),
+        timeline=(_note("status", text, status=IncidentStatus.CLOSED.value),),
         reply=f"{incident.key} is closed.",
     )
 
@@ -437,8 +482,10 @@ def reopen(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
             "reopened_at": at,  # step deadlines count from here on
         },
         timeline=(
-            TimelineNote(
-                "status", f"reopened the incident ({_step_label(Step.RESOLVE)} pending again)"
+            _note(
+                "status",
+                f"reopened the incident ({_step_label(Step.RESOLVE)} pending again)",
+                status=IncidentStatus.OPEN.value,
             ),
         ),
         reply=f"{incident.key} is open again.",

@@ -18,8 +18,10 @@ from bot.domain.clock import Clock, in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
+from bot.domain.records import Part, Person, Sentence, said
 from bot.incidents.event_summary import EventSummaries
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
+from bot.incidents.timeline import notice_payload
 from bot.outbox.outcomes import NotReady, Permanent
 from bot.storage import incidents as repo
 from bot.storage import jobs
@@ -83,9 +85,7 @@ class ChannelSetup:
                 session, incident_id, at=self._clock.now(), actor="oor-bot", kind=kind, text=text
             )
 
-    def _notice(
-        self, incident_id: int, key: str, text: str, mentions: tuple[str, ...] = ()
-    ) -> None:
+    def _notice(self, incident_id: int, key: str, sentence: Sentence) -> None:
         """Say something in the incident channel, once (its own job, own retries)."""
         with self._db.session() as session:
             jobs.enqueue(
@@ -94,7 +94,7 @@ class ChannelSetup:
                 now=self._clock.now(),
                 dedup_key=f"{JobKind.POST_NOTICE}:{incident_id}:{key}",
                 incident_id=incident_id,
-                payload={"text": text, "kind": "responders", "mentions": list(mentions)},
+                payload=notice_payload(None, "responders", sentence),
             )
         self._on_enqueued()
 
@@ -142,7 +142,10 @@ class ChannelSetup:
         if incident.source == "slack" and incident.origin and incident.origin not in users:
             users.append(incident.origin)  # whoever declared it by hand joins too
         refused = self._platform.invite(channel_id, users)
-        failures = [*resolution.unresolved, *((f"@{who}", why) for who, why in refused)]
+        failures: list[tuple[Part, str]] = [
+            *resolution.unresolved,
+            *((Person(who), why) for who, why in refused),
+        ]
         self._timeline(
             incident.number,
             "responders",
@@ -150,13 +153,17 @@ class ChannelSetup:
             + (f"; {len(failures)} could not be added" if failures else ""),
         )
         if failures:
-            listed = ", ".join(f"{who} ({why})" for who, why in failures)
+            listed: list[Part | Sentence] = []
+            for who, why in failures:
+                listed += [", " if listed else "", who, f" ({why})"]
             self._notice(
                 incident.number,
                 "invite-failures",
-                f"⚠️ Could not add these responders named in the plan: {listed}. "
-                "Please add them by hand and fix the plan.",
-                mentions=tuple(who for who, _ in refused),
+                said(
+                    "⚠️ Could not add these responders named in the plan: ",
+                    *listed,
+                    ". Please add them by hand and fix the plan.",
+                ),
             )
 
     def describe_channel(self, job: ClaimedJob) -> None:

@@ -36,7 +36,7 @@ from bot.slack.command_handlers import CommandHandlers, Invocation, StepCommand
 from bot.slack.command_parser import ParsedCommand
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
-from bot.slack.text import escape
+from bot.slack.text import escape, reply_text
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -151,7 +151,7 @@ class NotifySlack:
     def decide(self, draft_id: int, user_id: str, decision: DraftState) -> SlackMessage:
         """Approve or Discard: the same permission, then the service decides."""
         self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.decide(draft_id, user_id, decision).reply)
+        return SlackMessage(text=reply_text(self._drafts.decide(draft_id, user_id, decision).reply))
 
     def open_editor(self, draft_id: int, inv: Invocation) -> SlackMessage | None:
         draft, incident = self._draft_and_incident(draft_id, inv.user_id)
@@ -169,7 +169,9 @@ class NotifySlack:
         self, draft_id: int, user_id: str, subject: str | None, body: str
     ) -> SlackMessage:
         self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
+        return SlackMessage(
+            text=reply_text(self._drafts.edit(draft_id, user_id, subject, body).reply)
+        )
 
 
 def _draft_id(action: dict[str, Any]) -> int | None:

@@ -34,6 +34,7 @@ from bot.slack.command_handlers import CommandHandlers, Invocation, reply
 from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral_in_incident, respond_ephemeral, run_in_thread
+from bot.slack.text import MENTION
 from bot.slack.views import SlackMessage, metadata_number
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ ACTIONS_USAGE = (
     "`/oor actions` lists action items; in an incident channel: "
     "`/oor actions add <text> [@owner] [YYYY-MM-DD]`, `/oor actions done <n>`."
 )
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_MENTION = MENTION
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

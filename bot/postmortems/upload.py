@@ -20,9 +20,10 @@ import structlog
 from bot.chat.port import ChatMessage, ChatPlatform, Once, SharedFile
 from bot.domain.types import IncidentStatus
 from bot.outbox.outcomes import NotReady, Permanent
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import SUMMARY_MESSAGE, StoredPostmortem, SummaryMessage
 from bot.storage import incidents as repo
+from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 
@@ -43,7 +44,7 @@ class PostmortemJobs:
     def _load(self, job: ClaimedJob) -> tuple[StoredPostmortem, str, str]:
         postmortem_id = int(job.payload["postmortem_id"])
         with self._db.session() as session:
-            stored = store.postmortem_by_id(session, postmortem_id)
+            stored = versions_store.postmortem_by_id(session, postmortem_id)
             incident = repo.snapshot(session, stored.incident_number) if stored else None
         if stored is None or incident is None:
             raise Permanent(job.kind, f"post-mortem {postmortem_id} not found")
@@ -63,7 +64,7 @@ class PostmortemJobs:
             )
             file_id = self._platform.share_file(channel_id, file, once=once)
             with self._db.session() as session:
-                store.set_file_id(session, stored.id, file_id)
+                versions_store.set_file_id(session, stored.id, file_id)
         self._platform.post(channel_id, summary_message(stored, title), once=once)
 
     def refresh_summary(self, job: ClaimedJob) -> None:
@@ -81,7 +82,7 @@ class PostmortemJobs:
         assert job.incident_id is not None
         with self._db.session() as session:
             incident = repo.snapshot(session, job.incident_id)
-            waiting = store.other_pending_jobs(session, job.incident_id, job.id)
+            waiting = jobs.pending_for_incident(session, job.incident_id, besides=job.id)
         if incident is None or incident.channel_id is None:
             return  # closed before its channel existed: nothing to archive
         if incident.status is not IncidentStatus.CLOSED:

@@ -16,6 +16,7 @@ from bot.domain.facts import FactErrors, parse_key_values, validate_facts
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused
 from bot.domain.plan import Plan
+from bot.domain.records import Sentence
 from bot.domain.types import (
     CauseCategory,
     Role,
@@ -29,6 +30,7 @@ from bot.slack.authorizer import Authorizer
 from bot.slack.command_parser import ParsedCommand, mentioned_users
 from bot.slack.declare import DeclareFlow
 from bot.slack.gateway import SlackGateway
+from bot.slack.text import reply_text
 from bot.slack.views import SlackMessage
 from bot.slack.views.help import help_message
 from bot.slack.views.partners import build_partners_message
@@ -52,8 +54,8 @@ class Invocation:
     incident_number: int | None = None
 
 
-def reply(text: str) -> SlackMessage:
-    return SlackMessage(text=text)
+def reply(text: str | Sentence) -> SlackMessage:
+    return SlackMessage(text=reply_text(text))
 
 
 class CommandHandlers:
@@ -93,7 +95,7 @@ class CommandHandlers:
                 return special(command, inv)
             return self._change(command, inv)
         except CommandRefused as refused:
-            return reply(str(refused))
+            return reply(refused.said)
 
     # -- finding the incident --------------------------------------------------------------
     def incident_by_number(self, number: int) -> IncidentSnapshot:

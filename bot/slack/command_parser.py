@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.slack.text import MENTION
+
 COMMAND_WORDS = {
     "help": "help",
     "帮助": "help",
@@ -40,7 +42,7 @@ COMMAND_WORDS = {
 # Commands anyone may run; the rest change an incident and need a responder.
 READ_ONLY = frozenset({"help", "status", "timeline", "partners", "actions"})
 
-_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_USER = MENTION
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _ENTITY = re.compile(r"&(amp|lt|gt);")

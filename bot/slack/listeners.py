@@ -24,6 +24,7 @@ from bot.slack.command_parser import ParsedCommand, parse_command
 from bot.slack.declare import DeclareFlow, parse_oor_type
 from bot.slack.gateway import SlackGateway
 from bot.slack.replies import post_ephemeral, respond_ephemeral, run_in_thread
+from bot.slack.text import reply_text
 from bot.slack.views import SlackMessage, metadata_number
 from bot.slack.views.declare_modal import DECLARE_CALLBACK_ID, declare_values
 from bot.slack.views.help import help_message
@@ -83,7 +84,7 @@ def register_listeners(
         try:
             message: SlackMessage | None = handlers.apply(incident, inv, command)
         except CommandRefused as refused:
-            message = SlackMessage(text=str(refused))
+            message = SlackMessage(text=reply_text(refused.said))
         _post_ephemeral(incident.channel_id, user_id, message)
 
     @bolt.view(RECORD_CALLBACK_ID)

