@@ -11,6 +11,7 @@ import pytest
 
 from bot.api.serialize import incident_detail, incident_summary, iso, json_value
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
+from bot.domain.records import said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -118,8 +119,10 @@ def test_summary_has_the_listed_fields_and_every_step_in_order() -> None:
 
 def test_detail_adds_facts_roles_steps_and_timeline() -> None:
     timeline = [
-        TimelineEntry(OPENED, "refund-monitor", "opened", "Incident opened"),
-        TimelineEntry(OPENED + timedelta(minutes=4), "U0ALICE", "step", "Rapid response done"),
+        TimelineEntry(OPENED, "refund-monitor", "opened", said("Incident opened")),
+        TimelineEntry(
+            OPENED + timedelta(minutes=4), "U0ALICE", "step", said("Rapid response done")
+        ),
     ]
     detail = incident_detail(_snapshot(), timeline)
     assert set(detail) >= SUMMARY_KEYS

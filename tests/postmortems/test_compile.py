@@ -11,6 +11,7 @@ from decimal import Decimal
 from bot.domain.durations import readable_duration as format_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.plan import Plan
+from bot.domain.records import said
 from bot.domain.types import Step, StepState
 from bot.postmortems.compile import compile_postmortem
 from bot.postmortems.durations import compute_durations
@@ -128,7 +129,7 @@ def test_document_shows_figures_in_the_plan_time_zone(plan: Plan) -> None:
     assert "**2026-11-26 (Thu)**" in md and "- `14:31:00` U01ALICE — closed the incident" in md
     assert "| Time to acknowledge (step 1) | 2m 40s |" in md
     assert "| Time to resolve (step 4) | 58m 30s |" in md
-    assert "| Total duration (opened → closed) | 1d 2h 0m |" in md
+    assert "| Total duration (opened → closed) | 1d 2h |" in md
     assert "| Amount affected | CNY 98,000.00 |" in md
     assert "| Customer notifications sent | 2 |" in md
     assert pm.facts["durations_seconds"]["acknowledge"] == 160
@@ -157,7 +158,7 @@ def test_missing_steps_and_notes_show_a_dash(plan: Plan) -> None:
 def test_outside_text_cannot_break_tables_or_inject_html(plan: Plan) -> None:
     snapshot = replace(sample_snapshot(), title="evil | <script>alert(1)</script>\nnext")
     notes = ReviewNotes(root_cause="<img src=x onerror=alert(1)> and **bold** stays")
-    timeline = [TimelineEntry(OPENED, "U01ALICE", "note", "a | b <b>")]
+    timeline = [TimelineEntry(OPENED, "U01ALICE", "note", said("a | b <b>"))]
     md = compile_postmortem(snapshot, timeline, notes, [], 0, plan).markdown
     assert "<script>" not in md and "<img" not in md and "<b>" not in md
     assert "# OOR-42 post-mortem: evil \\| &lt;script>alert(1)&lt;/script> next" in md

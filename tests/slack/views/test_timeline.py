@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.incident import TimelineEntry
+from bot.domain.records import said
 from bot.slack.views.timeline import build_timeline_message
 from tests.slack.views import (
     HOSTILE,
@@ -19,15 +20,15 @@ from tests.slack.views import (
 
 def _entries(count: int, text: str = "step done") -> list[TimelineEntry]:
     return [
-        TimelineEntry(OPENED + timedelta(minutes=i), "U01ALICE", "note", f"{text} {i}")
+        TimelineEntry(OPENED + timedelta(minutes=i), "U01ALICE", "note", said(f"{text} {i}"))
         for i in range(count)
     ]
 
 
 def test_lines_show_local_time_actor_and_text_with_the_date_when_it_changes() -> None:
     entries = [
-        TimelineEntry(OPENED, "U01ALICE", "step", "Acknowledged"),
-        TimelineEntry(OPENED + timedelta(hours=12), "alertmanager", "event", "Fired again"),
+        TimelineEntry(OPENED, "U01ALICE", "step", said("Acknowledged")),
+        TimelineEntry(OPENED + timedelta(hours=12), "alertmanager", "event", said("Fired again")),
     ]
     message = build_timeline_message(make_incident(), entries, tz=TZ)
     blocks = dumped(message)
@@ -39,7 +40,7 @@ def test_lines_show_local_time_actor_and_text_with_the_date_when_it_changes() ->
 
 
 def test_hostile_actor_and_text_are_escaped() -> None:
-    entries = [TimelineEntry(OPENED, HOSTILE, "note", HOSTILE)]
+    entries = [TimelineEntry(OPENED, HOSTILE, "note", said(HOSTILE))]
     assert_escaped(dumped(build_timeline_message(make_incident(), entries, tz=TZ)))
 
 
@@ -62,7 +63,7 @@ def test_out_of_range_page_shows_the_last_page() -> None:
 
 
 def test_long_entries_are_split_into_sections_within_limits() -> None:
-    entries = _entries(40, text="&" * 5000)  # escapes to 25,000 characters each
+    entries = _entries(40, said=said("&" * 5000))  # escapes to 25,000 characters each
     message = build_timeline_message(make_incident(), entries, tz=TZ, page_size=40)
     args = message.as_args()
     assert_within_slack_limits(args["blocks"])
@@ -72,7 +73,7 @@ def test_long_entries_are_split_into_sections_within_limits() -> None:
 
 
 def test_a_five_thousand_character_finding_is_shortened() -> None:
-    entries = [TimelineEntry(OPENED, "U01ALICE", "finding", "f" * 5000)]
+    entries = [TimelineEntry(OPENED, "U01ALICE", "finding", said("f" * 5000))]
     args = build_timeline_message(make_incident(), entries, tz=TZ).as_args()
     assert_within_slack_limits(args["blocks"])
     assert "f" * 1900 + "…" in dumped(build_timeline_message(make_incident(), entries, tz=TZ))
