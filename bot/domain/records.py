@@ -16,7 +16,7 @@ from typing import Any
 
 # A chat platform's user id as Slack writes them (U… for people, W… in Enterprise Grid).
 # The one definition: plan references, timeline actors and post-mortem people all use it.
-USER_ID_PATTERN = re.compile(r"[UW][A-Z0-9]{2,}")
+USER_ID_PATTERN = re.compile(r"[UW][A-Z0-9]+")
 
 
 def is_user_id(text: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.incident import TimelineEntry
-from bot.domain.records import said
+from bot.domain.records import Person, said
 from bot.slack.views.timeline import build_timeline_message
 from tests.slack.views import (
     HOSTILE,
@@ -63,7 +63,7 @@ def test_out_of_range_page_shows_the_last_page() -> None:
 
 
 def test_long_entries_are_split_into_sections_within_limits() -> None:
-    entries = _entries(40, said=said("&" * 5000))  # escapes to 25,000 characters each
+    entries = _entries(40, text="&" * 5000)  # escapes to 25,000 characters each
     message = build_timeline_message(make_incident(), entries, tz=TZ, page_size=40)
     args = message.as_args()
     assert_within_slack_limits(args["blocks"])
@@ -90,3 +90,11 @@ def test_empty_timeline() -> None:
     message = build_timeline_message(make_incident(), [], tz=TZ, page=3)
     assert "Nothing on the timeline yet" in dumped(message)
     assert message.text
+
+
+def test_people_named_in_an_entry_are_mentions_and_its_text_escaped() -> None:
+    entry = TimelineEntry(
+        OPENED, "U01ALICE", "role", said("made ", Person("U02BOB"), " the <b>tech</b> lead")
+    )
+    blocks = dumped(build_timeline_message(make_incident(), [entry], tz=TZ))
+    assert "made <@U02BOB> the &lt;b&gt;tech&lt;/b&gt; lead" in blocks
