@@ -13,13 +13,30 @@ the rules below refuse only what cannot make sense.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.change import (
+    Change,
+    CommandRefused,
+    Reply,
+)
+from bot.domain.change import (
+    note as _note,
+)
+from bot.domain.change import (
+    step_label as _step_label,
+)
+from bot.domain.change import (
+    step_note as _step_note,
+)
+from bot.domain.change import (
+    unchanged as _unchanged,
+)
 from bot.domain.facts import RecordedFacts
 from bot.domain.incident import IncidentSnapshot, StepRecord
-from bot.domain.records import Part, Person, Sentence, TimelineNote, said
+from bot.domain.records import Part, Person, TimelineNote, said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -29,37 +46,8 @@ from bot.domain.types import (
     StepState,
 )
 
-__all__ = ["Change", "CommandRefused", "TimelineNote"]
-
-# What the person who ran a command is told: plain text, or a sentence naming people.
-Reply = str | Sentence
-
-
-class CommandRefused(Exception):
-    """The command cannot apply now; :attr:`said` is meant for the person who ran it
-    (``str(exc)`` is its plain text, people by id)."""
-
-    def __init__(self, *parts: Part | Sentence) -> None:
-        self.said = said(*parts)
-        super().__init__(self.said.plain())
-
-
-@dataclass(frozen=True)
-class Change:
-    steps: tuple[StepRecord, ...] = ()
-    incident: dict[str, Any] = field(default_factory=dict)  # column -> new value
-    details: dict[str, Any] = field(default_factory=dict)  # recorded facts to merge
-    roles: dict[Role, str] = field(default_factory=dict)
-    timeline: tuple[TimelineNote, ...] = ()
-    reply: Reply = ""  # what the person who ran the command is told
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.steps or self.incident or self.details or self.roles or self.timeline)
-
-
-def _unchanged(reply: Reply) -> Change:
-    return Change(reply=reply)
+# Re-exported: the services and the Slack layer import them from here.
+__all__ = ["Change", "CommandRefused", "Reply", "TimelineNote"]
 
 
 def _require_not_closed(incident: IncidentSnapshot) -> None:
@@ -71,26 +59,6 @@ def _require_not_closed(incident: IncidentSnapshot) -> None:
 
 def _person(user: str | None) -> Part:
     return Person(user) if user else "someone"
-
-
-def _step_label(step: Step) -> str:
-    return f"step {step.number} {step.label.lower()} ({step.label_zh})"
-
-
-def _step_facts(step: Step, state: StepState) -> dict[str, Any]:
-    return {"step": step.value, "state": state.value}
-
-
-def _note(
-    kind: str, *parts: Part | Sentence | None, announce: bool = True, **facts: Any
-) -> TimelineNote:
-    return TimelineNote(kind, said(*parts), announce=announce, facts=facts)
-
-
-def _step_note(
-    step: Step, state: StepState, *parts: Part | Sentence, announce: bool = True, **facts: Any
-) -> TimelineNote:
-    return _note("step", *parts, announce=announce, **_step_facts(step, state), **facts)
 
 
 def _done(record: StepRecord, actor: str, at: datetime, note: str | None = None) -> StepRecord:
