@@ -281,6 +281,16 @@ class DraftService:
 
     # -- helpers ---------------------------------------------------------------------------
     def _locked(self, session: Session, draft_id: int) -> NotificationDraftRow:
+        """The draft, locked after its incident: every transaction that changes a step
+        locks the incident row first, so clicks on two drafts of one incident queue
+        instead of deadlocking (each holding its draft and a key-share on the incident
+        from the jobs it inserted, both waiting to lock the incident for the step)."""
+        number = session.exec(
+            select(NotificationDraftRow.incident_id).where(NotificationDraftRow.id == draft_id)
+        ).first()
+        if number is None:
+            raise CommandRefused("That notification draft no longer exists.")
+        repo.get_row(session, number, for_update=True)
         row = session.exec(
             select(NotificationDraftRow)
             .where(NotificationDraftRow.id == draft_id)
