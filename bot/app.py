@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from bot import digest, notifications, postmortems, reminders
+from bot import digest, notifications, postmortems, reminders, statuspage
 from bot.api.routes import api_routes
 from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
@@ -59,6 +59,7 @@ FEATURES: tuple[Callable[[Wiring], None], ...] = (
     postmortems.install,
     digest.install,
     reminders.install,
+    statuspage.install,
 )
 
 SANDBOX_PREFIX = "/sandbox/slack"

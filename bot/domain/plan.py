@@ -26,6 +26,7 @@ from bot.domain.plan_sections import (
     TypeNotifications,
     WorkingHours,
 )
+from bot.domain.plan_status_page import StatusPagePlan
 from bot.domain.responders import ResponderRef
 from bot.domain.types import OorType, Role, Severity, Step
 
@@ -258,6 +259,8 @@ class Plan(_Model):
     archive_channel_on_close: bool = False
     digest: DigestSchedule = Field(default_factory=DigestSchedule)
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    # Optional: the public status page (GET /status); bot/domain/plan_status_page.py.
+    status_page: StatusPagePlan | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -213,4 +213,7 @@ def plan_summary(plan: Plan) -> str:
             f"{name} ({len(method.partners)})" for name, method in plan.payment_methods.items()
         )
         lines.append(f"Payment methods (partners): {methods}")
+    if plan.status_page is not None:
+        keys = ", ".join(component.key for component in plan.status_page.components)
+        lines.append(f"Status page: {keys}")
     return "\n".join(lines)
