@@ -17,9 +17,12 @@ from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, OorType, Role, Step, StepState
 from bot.incidents.service import IncidentService
 from bot.incidents_cli import add_incidents_parser, format_detail, run_incidents
+from bot.sandbox.emulator import EmulatorServer
+from bot.slack.platform import slack_display_names
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from tests.api import T0, add_timeline, open_incident, set_role, set_status, set_step
+from tests.conftest import make_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)
@@ -217,3 +220,30 @@ def test_show_names_people_by_name_or_id_never_markup(db: Database, plan: Plan) 
     assert "[role] made Bob Li the tech lead" in named
     assert "Tech lead  Bob Li" in named
     assert "<@" not in plain + named and "&lt;" not in plain + named
+
+
+def test_show_names_asks_the_workspace_through_the_bots_directory(
+    db: Database,
+    plan: Plan,
+    database_url: str,
+    emulator_server: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``show --names``: the names come from Slack (the emulated workspace), once per
+    person; someone Slack does not know stays an id."""
+    number = open_incident(db, plan, "names", at=T0)
+    service = IncidentService(db, ManualClock(T0 + HOUR), lambda: None, plan=plan)
+    service.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.TECH, "U02BOB")
+    )
+    service.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.COMMS, "U0GONE")
+    )
+    names = slack_display_names(make_settings(database_url, emulator_server.api_url))
+    assert run_incidents(_args("show", str(number), "--names"), db, SHANGHAI, names) == 0
+    out = capsys.readouterr().out
+    assert "[role] made Bob Li 李博 (payments engineer) the tech lead" in out
+    assert "[role] made U0GONE the comms" in out
+    assert "<@" not in out
+    assert run_incidents(_args("show", str(number)), db, SHANGHAI, names) == 0
+    assert "[role] made U02BOB the tech lead" in capsys.readouterr().out  # ids unless asked
