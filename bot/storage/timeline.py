@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, Text, cast
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -108,7 +108,10 @@ def insert_timeline(
 def entry_of(at: datetime, actor: str, kind: str, text: str, data: Any) -> TimelineEntry:
     facts = dict(data) if isinstance(data, dict) else {}
     parts = facts.pop(SAID, None)
-    sentence = Sentence.from_json(parts) if isinstance(parts, list) else said(text)
+    if isinstance(parts, list):
+        sentence = Sentence.from_json(parts)
+    else:  # no one named: the text is the sentence (most entries; no parsing)
+        sentence = Sentence((text,) if text else ())
     return TimelineEntry(at=at, actor=actor, kind=kind, said=sentence, facts=facts)
 
 
@@ -125,9 +128,15 @@ def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
 
 
 def actors_and_people(session: Session, incident_id: int) -> set[str]:
-    """Everyone who wrote in the timeline or is named in it (ids and system names alike)."""
-    return {
-        who
-        for entry in timeline_of(session, incident_id)
-        for who in (entry.actor, *entry.said.people())
-    }
+    """Everyone who wrote in the timeline or is named in it (ids and system names alike).
+    Reads the actors and only the entries that name someone, not the whole timeline."""
+    t = TIMELINE.c
+    conn = session.connection()
+    mine = t.incident_id == incident_id
+    found = set(conn.execute(core_select(t.actor).where(mine).distinct()).scalars())
+    naming = cast(t.data, Text).like(f'%"{SAID}"%')
+    for data in conn.execute(core_select(t.data).where(mine, naming)).scalars():
+        parts = data.get(SAID) if isinstance(data, dict) else None
+        if isinstance(parts, list):
+            found.update(Sentence.from_json(parts).people())
+    return found
