@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.incident import StepRecord
+from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.records import Part, Sentence, TimelineNote, said
-from bot.domain.types import Role, Step, StepState
+from bot.domain.types import IncidentStatus, Role, Step, StepState
 
 # What the person who ran a command is told: plain text, or a sentence naming people.
 Reply = str | Sentence
@@ -64,3 +64,10 @@ def step_note(
     step: Step, state: StepState, *parts: Part | Sentence, announce: bool = True, **facts: Any
 ) -> TimelineNote:
     return note("step", *parts, announce=announce, **_step_facts(step, state), **facts)
+
+
+def require_not_closed(incident: IncidentSnapshot) -> None:
+    if incident.status is IncidentStatus.CLOSED:
+        raise CommandRefused(
+            f"{incident.key} is closed. Run `/oor reopen` first if the problem is back."
+        )
