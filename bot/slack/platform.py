@@ -217,6 +217,10 @@ class SlackPlatform:
     def bot_person(self) -> str:
         return self._gateway.bot_user_id()
 
+    def room_link(self, room: str) -> str | None:
+        # Slack's redirect to a channel: opens the app or the browser, on a phone too.
+        return f"https://slack.com/app_redirect?channel={room}"
+
     def display_name(self, person: str) -> str | None:
         return self._directory.real_name(person)
 
