@@ -9,11 +9,9 @@ block. Only the bot's own markup (mentions it builds itself) stays unescaped.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 from bot.domain.clock import local_time as local_time  # re-exported for the views
-from bot.domain.durations import readable_duration
 from bot.domain.records import USER_ID_PATTERN, Sentence
 
 SECTION_TEXT_LIMIT = 3000
@@ -83,11 +81,6 @@ def link_or_pointer(url: str, label: str, *, limit: int, full_link_at: str) -> s
     start = escape(truncate(url, 80))
     pointer = f"{escape(label)}: {start} (too long for a Slack link; the full link: {full_link_at})"
     return truncate(pointer, limit)
-
-
-def duration(delta: timedelta) -> str:
-    """``1d 2h``, ``3h 5m``, ``12m``, ``40s``: the two largest units."""
-    return readable_duration(delta)
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:

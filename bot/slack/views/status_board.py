@@ -23,12 +23,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.durations import readable_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.plan import Partner
 from bot.domain.types import IncidentStatus, Role, Severity, Step, StepState
 from bot.slack.text import (
     SECTION_TEXT_LIMIT,
-    duration,
     escape,
     link_or_pointer,
     local_time,
@@ -212,10 +212,12 @@ def build_status_board(
         summary += "\n" + clip_escaped(incident.description, 2400)
     steps = "\n".join(_step_line(record, tz) for record in incident.steps)
     if incident.status is not IncidentStatus.OPEN and incident.resolved_at:
-        took = duration(incident.resolved_at - incident.opened_at)
+        took = readable_duration(incident.resolved_at - incident.opened_at)
         context = [f"Resolved after {took} · as of {local_time(now, tz)}"]
     else:
-        context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
+        context = [
+            f"Open for {readable_duration(now - incident.opened_at)} as of {local_time(now, tz)}"
+        ]
     # Each link is its own context element, a text object of up to 3000 characters, so an
     # alert URL of ~2,900 characters (generatorURL embeds its PromQL) still links.
     full_link_at = f"`oor-bot incidents show {incident.key}` or GET /api/incidents/{incident.key}"
