@@ -3,9 +3,10 @@
 The board is the core's message (:data:`bot.chat.messages.BOARD`); a feature that knows
 something responders should see at a glance (who is on call now, say) registers a
 :data:`BoardLineSource` through ``Wiring.add_board_lines``. Each source is asked, whenever
-the board is rendered, for the lines of one incident. A line is plain text and references
-to chat people: the platform's renderer escapes the text and shows the people its own way
-(Slack: mentions), so no source writes display markup.
+the board is rendered, for the lines of one incident. A line is a title and a records
+sentence (bot/domain/records.py: plain text and chat people): the platform's renderer
+escapes the text and shows the people its own way (Slack: mentions), so no source writes
+display markup.
 """
 
 from __future__ import annotations
@@ -16,19 +17,9 @@ from dataclasses import dataclass
 import structlog
 
 from bot.domain.incident import IncidentSnapshot
+from bot.domain.records import Sentence
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone the chat platform knows, by its own user id."""
-
-    id: str
-
-
-# Plain text and people, in reading order.
-Part = str | Person
 
 
 @dataclass(frozen=True)
@@ -36,13 +27,12 @@ class BoardLine:
     """One line on the board: a bold ``title`` and what follows it."""
 
     title: str
-    parts: tuple[Part, ...]
+    said: Sentence
 
     @property
     def plain(self) -> str:
         """The line as plain text (people as their ids): logs, tests, other platforms."""
-        body = "".join(p if isinstance(p, str) else f"@{p.id}" for p in self.parts)
-        return f"{self.title}: {body}"
+        return f"{self.title}: {self.said.plain()}"
 
 
 BoardLineSource = Callable[[IncidentSnapshot], Sequence[BoardLine]]
@@ -72,4 +62,4 @@ class BoardLines:
         return lines
 
 
-__all__ = ["BoardLine", "BoardLineSource", "BoardLines", "Part", "Person"]
+__all__ = ["BoardLine", "BoardLineSource", "BoardLines"]

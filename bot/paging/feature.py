@@ -113,14 +113,7 @@ class Paging:
             self._failures = 0
 
 
-def _slack_room_link(room: str) -> str:
-    """Slack's redirect to a channel: works from a phone's PagerDuty app."""
-    return f"https://slack.com/app_redirect?channel={room}"
-
-
 def install(wiring: Wiring) -> None:
-    from bot.slack.platform import SlackPlatform  # the link is Slack's; another platform: none
-
     settings, plan, clock = wiring.settings, wiring.plan, wiring.clock
     wake, waiting = wiring.worker.wake, wiring.worker.turn.lent
     secrets = settings.pagerduty_webhook_secrets
@@ -130,7 +123,6 @@ def install(wiring: Wiring) -> None:
         )
         wiring.add_routes([pagerduty_webhook_route(deps)])
     pager, rest = build_pager(settings, plan, clock, waiting)
-    slack = isinstance(wiring.platform, SlackPlatform)
     notes = RoomNotes(wiring.db, clock, wake)
     board = OnCallBoard(wiring.db, plan, wake)
     if any(plan.on_call_targets(t) for t in OorType):
@@ -143,7 +135,7 @@ def install(wiring: Wiring) -> None:
         clock,
         notes=notes,
         pagerduty=rest,
-        room_link=_slack_room_link if slack else lambda _room: None,
+        room_link=wiring.platform.room_link,
     )
     wiring.add_job_handlers(jobs.handlers())
     on_call = OnCallInvites(

@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from bot.chat.board import BoardLine, Part, Person
+from bot.chat.board import BoardLine
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
 from bot.domain.plan_paging import OnCallTarget
+from bot.domain.records import Part, Person, said
 from bot.incidents.job_kinds import JobKind
 from bot.paging.port import OnCallPerson
 from bot.paging.tables import OnCallRow
@@ -93,7 +94,7 @@ class OnCallBoard:
         if row is None:
             return []  # not asked yet: the board is refreshed when it has been
         if row.outcome != FOUND:
-            return [BoardLine(TITLE, (INSTEAD.get(row.outcome, row.outcome),))]
+            return [BoardLine(TITLE, said(INSTEAD.get(row.outcome, row.outcome)))]
         parts: list[Part] = []
         for target in targets:
             if parts:
@@ -111,7 +112,7 @@ class OnCallBoard:
                     parts.append(Person(str(chat_id)))
                 else:
                     parts.append(f"{name} (not found in chat)")
-        return [BoardLine(TITLE, tuple(parts))]
+        return [BoardLine(TITLE, said(*parts))]
 
 
 __all__ = ["OUTCOMES", "OnCallBoard", "target_label"]

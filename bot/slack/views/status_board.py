@@ -8,7 +8,6 @@ next steps (until the incident is closed).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,12 +24,13 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.chat.board import BoardLine
+from bot.domain.durations import readable_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.plan import Partner
+from bot.domain.records import clip, is_user_id
 from bot.domain.types import IncidentStatus, Role, Severity, Step, StepState
 from bot.slack.text import (
     SECTION_TEXT_LIMIT,
-    duration,
     escape,
     link_or_pointer,
     local_time,
@@ -152,19 +152,11 @@ def _roles_line(incident: IncidentSnapshot) -> str:
     return " · ".join(parts)
 
 
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-
-
 def _feature_line(line: BoardLine) -> str:
     """A feature's line (bot/chat/board.py): its text escaped, its people as mentions
-    (an id that is not a Slack user id is shown as text, so it cannot become markup)."""
-    body = "".join(
-        clip_escaped(part, FACT_LIMIT)
-        if isinstance(part, str)
-        else mention(part.id)
-        if _SLACK_USER_ID.fullmatch(part.id)
-        else escape(part.id)
-        for part in line.parts
+    (an id that is not a user id is shown as text, so it cannot become markup)."""
+    body = clip(line.said, FACT_LIMIT * 4).render(
+        lambda person: mention(person) if is_user_id(person) else escape(person), escape
     )
     return f"*{clip_escaped(line.title, 100)}* {body}"
 
@@ -233,10 +225,12 @@ def build_status_board(
         summary += "\n" + clip_escaped(incident.description, 2400)
     steps = "\n".join(_step_line(record, tz) for record in incident.steps)
     if incident.status is not IncidentStatus.OPEN and incident.resolved_at:
-        took = duration(incident.resolved_at - incident.opened_at)
+        took = readable_duration(incident.resolved_at - incident.opened_at)
         context = [f"Resolved after {took} · as of {local_time(now, tz)}"]
     else:
-        context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
+        context = [
+            f"Open for {readable_duration(now - incident.opened_at)} as of {local_time(now, tz)}"
+        ]
     # Each link is its own context element, a text object of up to 3000 characters, so an
     # alert URL of ~2,900 characters (generatorURL embeds its PromQL) still links.
     full_link_at = f"`oor-bot incidents show {incident.key}` or GET /api/incidents/{incident.key}"
