@@ -2,59 +2,29 @@
 all six steps worked from the page — the composer, the board's buttons, the drafts'
 buttons and the modals — as three people of the sandbox workspace.
 
-Needs Debian's chromium (Playwright's bundled browsers are not installed). Without it the
-test is skipped, except under CI, which installs it and must run it.
+Needs Debian's chromium (tests/browser.py).
 Set OOR_SCREENSHOT_PATH (e.g. docs/sandbox.png) to also save the README screenshot there.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import chromium_page
 from tests.sandbox.ui.conftest import Sandbox
 
 ALICE, BOB, CAROL = "U01ALICE", "U02BOB", "U03CAROL"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str:
-    path = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-    if path:
-        return path
-    reason = "chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser test")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1280, "height": 900}) as opened:
+        yield opened
 
 
 def test_an_incident_worked_from_the_browser(sandbox: Sandbox, page: Any, tmp_path: Path) -> None:
