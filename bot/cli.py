@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import OperationalError
 
+from bot.chat.port import DisplayNames
 from bot.config import ConfigError, Settings, load_settings, server_processes
 from bot.digest.cli import add_digest_parser, run_digest
 from bot.domain.clock import SystemClock
@@ -62,6 +63,16 @@ def _database(settings: Settings) -> Iterator[Database]:
         db.dispose()
 
 
+def _slack_names(settings: Settings) -> DisplayNames | None:
+    """People's names from Slack, through the same directory (and cache) the bot uses;
+    None without a bot token (the sandbox has no real workspace to ask)."""
+    if settings.slack_bot_token is None:
+        return None
+    from bot.slack.platform import slack_display_names  # imported late: Slack only here
+
+    return slack_display_names(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -76,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "incidents":
             with _database(settings) as db:
-                return run_incidents(args, db, load_plan(settings.plan_path).tz)
+                names = _slack_names(settings) if getattr(args, "names", False) else None
+                return run_incidents(args, db, load_plan(settings.plan_path).tz, names)
         if args.command == "notify":
             plan = load_plan(args.plan or settings.plan_path)
             return run_notify(args, plan, settings.templates_dir)

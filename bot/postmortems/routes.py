@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.api.routes import bearer_guard
 from bot.domain.types import MAX_ID, incident_key, parse_id, parse_incident_key
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import StoredPostmortem
 from bot.storage.db import Database
 
@@ -25,7 +25,7 @@ def postmortem_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
 
     def find(number: int, version: int | None) -> StoredPostmortem | None:
         with db.session() as session:
-            return store.get_postmortem(session, number, version)
+            return versions_store.get_postmortem(session, number, version)
 
     async def markdown(request: Request) -> Response:
         number = parse_incident_key(str(request.path_params["incident_id"]))
