@@ -129,7 +129,7 @@ class ChannelSetup:
     def _open_room(self, incident: IncidentSnapshot) -> Room:
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = incident_channel_name(incident.number, incident.type, incident.title, attempt)
-            room = self._platform.open_room(name)
+            room = self._platform.open_room(name, private=incident.private)
             if room is not None:
                 return room
         raise Permanent("open_room", "no free channel name")
@@ -139,7 +139,11 @@ class ChannelSetup:
         resolution = self._platform.resolve_people(self._plan.all_responder_refs(incident.type))
         bot = self._platform.bot_person()
         users = [u for u in resolution.ids if u != bot]
-        if incident.source == "slack" and incident.origin and incident.origin not in users:
+        if incident.private:
+            # Only the plan's responders, and whoever holds a role already (a public incident
+            # turned private keeps the people working it); not its declarer or onlookers.
+            users += [u for u in incident.roles.values() if u not in users and u != bot]
+        elif incident.source == "slack" and incident.origin and incident.origin not in users:
             users.append(incident.origin)  # whoever declared it by hand joins too
         refused = self._platform.invite(channel_id, users)
         failures = [*resolution.unresolved, *((f"@{who}", why) for who, why in refused)]
