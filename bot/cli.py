@@ -59,7 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "incidents":
             with _database(settings) as db:
-                return run_incidents(args, db, load_plan(settings.plan_path).tz)
+                private = settings.api_private_token
+                return run_incidents(
+                    args,
+                    db,
+                    load_plan(settings.plan_path).tz,
+                    private_token=private.get_secret_value() if private else None,
+                )
         if args.command == "notify":
             plan = load_plan(args.plan or settings.plan_path)
             return run_notify(args, plan, settings.templates_dir)

@@ -18,6 +18,7 @@ from bot.domain.clock import Clock, in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
+from bot.domain.types import Role
 from bot.incidents.event_summary import EventSummaries
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
 from bot.outbox.outcomes import NotReady, Permanent
@@ -222,12 +223,30 @@ class ChannelSetup:
         message = ChatMessage(messages.NOTICE, text, dict(job.payload))
         self._platform.post(channel_id, message, once=Once.for_job(job))
 
+    def _private_announcement(self, incident: IncidentSnapshot) -> ChatMessage:
+        commander = incident.roles.get(Role.COMMANDER)
+        if commander is None:
+            planned = self._plan.for_type(incident.type).responders.get(Role.COMMANDER, [])
+            found = self._platform.resolve_people(planned[:1]).ids
+            commander = found[0] if found else None
+        text = f"A private incident {incident.key} was opened" + (
+            f"; its commander is @{commander}" if commander else ""
+        )
+        return ChatMessage(
+            messages.PRIVATE_ANNOUNCEMENT,
+            text,
+            messages.PrivateAnnouncement(incident.key, commander),
+        )
+
     def announce(self, job: ClaimedJob) -> None:
         target = self._plan.broadcast_channel
         if not target:
             return
         incident, channel_id = self._channel_of(job)
         room = self._platform.room_named(str(target))
+        if incident.private:
+            self._platform.post(room, self._private_announcement(incident), once=Once.for_job(job))
+            return
         message = ChatMessage(
             messages.ANNOUNCEMENT,
             f"{incident.key} {incident.severity.label} {incident.type.label} — {incident.title}",
