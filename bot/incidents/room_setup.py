@@ -140,10 +140,11 @@ class ChannelSetup:
         resolution = self._platform.resolve_people(self._plan.all_responder_refs(incident.type))
         bot = self._platform.bot_person()
         users = [u for u in resolution.ids if u != bot]
+        # Whoever holds a role already (a room moved by /oor private or public keeps the
+        # people working the incident).
+        users += [u for u in dict.fromkeys(incident.roles.values()) if u not in users and u != bot]
         if incident.private:
-            # Only the plan's responders, and whoever holds a role already (a public incident
-            # turned private keeps the people working it); not its declarer or onlookers.
-            users += [u for u in incident.roles.values() if u not in users and u != bot]
+            pass  # only those: not its declarer, not onlookers
         elif incident.source == "slack" and incident.origin and incident.origin not in users:
             users.append(incident.origin)  # whoever declared it by hand joins too
         refused = self._platform.invite(channel_id, users)
