@@ -114,3 +114,22 @@ def test_oor_private_then_public_confirm_over_slack(bot: RunningBot, emulator: E
     again = wait_for(public_again, what="the incident in a new public channel")
     assert emulator.channel(again)["is_private"] is False
     assert len(_incident_channels(emulator, 1)) == 3
+
+
+def test_declare_private_over_slack(bot: RunningBot, emulator: Emulator) -> None:
+    emulator.add_user(user_id="U09MALLORY", name="mallory", email="mallory@example.com")
+    review = emulator.channel_by_name("payments-review")
+    assert review is not None
+    room = IncidentRoom(bot, emulator, 0, review["id"])  # only to run commands from here
+    answer = room.command("declare --private payment_failure Card numbers in logs", "U09MALLORY")
+    assert "as a private incident" in answer and "OOR-1" in answer
+
+    def opened() -> str | None:
+        found = [c for c in _incident_channels(emulator, 1) if emulator.pins(c["id"])]
+        return str(found[0]["id"]) if found else None
+
+    channel_id = wait_for(opened, what="the declared private incident's channel")
+    assert emulator.channel(channel_id)["is_private"] is True
+    # Only the plan's responders: not the declarer, who is not one of them.
+    assert "U09MALLORY" not in emulator.members(channel_id)
+    assert emulator.members(channel_id) >= RESPONDERS
