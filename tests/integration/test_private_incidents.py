@@ -86,6 +86,7 @@ def test_oor_private_then_public_confirm_over_slack(bot: RunningBot, emulator: E
             new
             and new != public_id
             and emulator.pins(new)
+            and emulator.members(new) >= RESPONDERS
             and emulator.channel(public_id).get("is_archived")
         ):
             return new
@@ -108,7 +109,8 @@ def test_oor_private_then_public_confirm_over_slack(bot: RunningBot, emulator: E
         incident = bot.app.incidents.get(1)
         new = incident.channel_id if incident else None
         if new and new not in (public_id, private_id) and emulator.pins(new):
-            return new if emulator.channel(private_id).get("is_archived") else None
+            archived = emulator.channel(private_id).get("is_archived")
+            return new if archived and emulator.members(new) >= RESPONDERS else None
         return None
 
     again = wait_for(public_again, what="the incident in a new public channel")
@@ -125,11 +127,15 @@ def test_declare_private_over_slack(bot: RunningBot, emulator: Emulator) -> None
     assert "as a private incident" in answer and "OOR-1" in answer
 
     def opened() -> str | None:
-        found = [c for c in _incident_channels(emulator, 1) if emulator.pins(c["id"])]
+        # Set up: the board pinned and the responders in (the jobs run side by side).
+        found = [
+            c
+            for c in _incident_channels(emulator, 1)
+            if emulator.pins(c["id"]) and emulator.members(c["id"]) >= RESPONDERS
+        ]
         return str(found[0]["id"]) if found else None
 
     channel_id = wait_for(opened, what="the declared private incident's channel")
     assert emulator.channel(channel_id)["is_private"] is True
     # Only the plan's responders: not the declarer, who is not one of them.
     assert "U09MALLORY" not in emulator.members(channel_id)
-    assert emulator.members(channel_id) >= RESPONDERS
