@@ -48,3 +48,10 @@ def opens_private(
 ) -> bool:
     """Whether a new incident opens private by the plan (``private: true`` or a match)."""
     return always or (when is not None and when.matches(severity, labels))
+
+
+def describe_private_when(when: PrivateWhen) -> str:
+    """``sev1 or data_class=pii`` (for ``oor-bot plan check``)."""
+    parts = [severity.value for severity in when.severity]
+    parts += [f"{name}={value}" for name, value in when.labels.items()]
+    return " or ".join(parts) or "never"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.plan import PlanError
-from bot.domain.plan_file import load_plan
+from bot.domain.plan_file import load_plan, plan_summary
 from bot.domain.types import OorType, Severity
 from tests.support import EXAMPLE_PLAN
 
@@ -40,3 +40,10 @@ def test_a_bad_private_when_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as error:
         load_plan(_plan_with(tmp_path, "    private_when: {severity: [sev9]}\n"))
     assert any("amount_error.private_when.severity" in p for p in error.value.problems)
+
+
+def test_plan_check_says_which_types_are_private(tmp_path: Path) -> None:
+    plan = load_plan(_plan_with(tmp_path, COMMENTED.replace("# ", "", 1)))
+    [line] = [x for x in plan_summary(plan).splitlines() if x.startswith("  amount_error")]
+    assert line.endswith("; private when sev1 or data_class=pii")
+    assert "private" not in plan_summary(load_plan(EXAMPLE_PLAN))
