@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from bot.api.routes import api_routes
+from bot.chat.board import BoardLines
 from bot.chat.port import ChatPlatform
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock, SystemClock
@@ -81,6 +82,7 @@ class OorApp:
     bolt: AsyncApp
     asgi: Starlette
     emulator: Any = None  # bot.sandbox.emulator.Emulator in sandbox mode
+    pagerduty_emulator: Any = None  # bot.sandbox.pagerduty.PagerDutyEmulator in sandbox mode
     wiring: Wiring | None = None
     commands: CommandHandlers | None = None  # every /oor word: the core's and the features'
     socket_mode: SocketModeConnection | None = None  # with SLACK_APP_TOKEN
@@ -110,9 +112,15 @@ def create_app(
         features = FEATURES
     plan = plan or load_plan(settings.plan_path)
     clock = clock or SystemClock()
-    emulator = None
+    emulator = pagerduty_emulator = None
     if settings.sandbox:
+        from bot.sandbox.pagerduty.sandbox import sandbox_pagerduty
+
         settings, emulator = _sandbox_settings(settings)
+        # PagerDuty emulated too, unless a real PagerDuty token is set.
+        settings, plan, pagerduty_emulator = sandbox_pagerduty(
+            settings, plan, _sandbox_bot_url(settings), clock
+        )
     settings.check_complete()
     assert settings.slack_bot_token is not None
     signing_secret = settings.slack_signing_secret
@@ -131,7 +139,8 @@ def create_app(
     )
     directory = Directory(gateway)
     renderers = SlackRenderers()
-    register_core_renderers(renderers, plan, clock)
+    board_lines = BoardLines()  # features add theirs through the Wiring
+    register_core_renderers(renderers, plan, clock, board_lines)
     platform = platform or SlackPlatform(gateway, directory, renderers)
     ingest = IngestService(db, plan)
     worker_options = worker_options or WorkerOptions(
@@ -187,6 +196,7 @@ def create_app(
         _interactions=interactions,
         _ticks=ticks,
         _job_handlers=handlers,
+        board_lines=board_lines,
     )
     # The core's outbox jobs, through the same registry as the features' (a kind claimed
     # twice fails here, at start-up).
@@ -194,6 +204,10 @@ def create_app(
     wiring.add_job_handlers(RoomArchiver(db, platform, plan.archive_channel_on_close).handlers())
     for install in features:
         install(wiring)
+    if pagerduty_emulator is not None:  # the emulated PagerDuty retries its webhooks
+        from bot.sandbox.pagerduty.sandbox import retry_webhooks
+
+        wiring.add_tick("sandbox.pagerduty.webhooks", 5.0, retry_webhooks(pagerduty_emulator))
     socket_mode = None
     if settings.slack_app_token is not None:
         socket_mode = SocketModeConnection(
@@ -232,7 +246,12 @@ def create_app(
         from bot.sandbox.ui import SandboxTarget, SandboxUI
 
         routes.append(Mount(SANDBOX_PREFIX, app=create_emulator_app(emulator)))
-        bot_url = settings.slack_api_url.removesuffix(f"{SANDBOX_PREFIX}/api/")
+        bot_url = _sandbox_bot_url(settings)
+        if pagerduty_emulator is not None:
+            from bot.sandbox.pagerduty import create_pagerduty_app
+            from bot.sandbox.pagerduty.sandbox import PREFIX as PAGERDUTY_PREFIX
+
+            routes.append(Mount(PAGERDUTY_PREFIX, app=create_pagerduty_app(pagerduty_emulator)))
         # Set, not learned: a mounted app's request.base_url lacks the mount path, so the
         # response_urls the emulator hands out would miss /sandbox/slack and 404.
         emulator.base_url = f"{bot_url}{SANDBOX_PREFIX}/"
@@ -251,6 +270,7 @@ def create_app(
             ),
             templates_dir=TEMPLATES_DIR,
             tz=plan.tz,
+            pagerduty=pagerduty_emulator,
         )
         routes.extend(sandbox_ui.routes())
         wiring.on_stop.append(sandbox_ui.close)
@@ -302,8 +322,14 @@ def create_app(
         bolt=bolt,
         asgi=asgi,
         emulator=emulator,
+        pagerduty_emulator=pagerduty_emulator,
         socket_mode=socket_mode,
     )
+
+
+def _sandbox_bot_url(settings: Settings) -> str:
+    """Where the sandbox's bot serves (its emulators and webhooks are under it)."""
+    return settings.slack_api_url.removesuffix(f"{SANDBOX_PREFIX}/api/")
 
 
 def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:

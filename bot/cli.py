@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import OperationalError
 
+from bot.chat.port import DisplayNames
 from bot.config import ConfigError, Settings, load_settings
 from bot.digest.cli import add_digest_parser, run_digest
 from bot.domain.clock import SystemClock
@@ -47,6 +48,16 @@ def _database(settings: Settings) -> Iterator[Database]:
         db.dispose()
 
 
+def _slack_names(settings: Settings) -> DisplayNames | None:
+    """People's names from Slack, through the same directory (and cache) the bot uses;
+    None without a bot token (the sandbox has no real workspace to ask)."""
+    if settings.slack_bot_token is None:
+        return None
+    from bot.slack.platform import slack_display_names  # imported late: Slack only here
+
+    return slack_display_names(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -59,11 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "incidents":
             with _database(settings) as db:
+                names = _slack_names(settings) if getattr(args, "names", False) else None
                 private = settings.api_private_token
                 return run_incidents(
                     args,
                     db,
                     load_plan(settings.plan_path).tz,
+                    names,
                     private_token=private.get_secret_value() if private else None,
                 )
         if args.command == "notify":

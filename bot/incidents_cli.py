@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,7 @@ from bot.api.queries import (
 from bot.api.serialize import incident_detail, incident_summary, json_value
 from bot.domain.clock import in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
+from bot.domain.records import is_user_id
 from bot.domain.types import (
     IncidentStatus,
     OorType,
@@ -48,6 +49,7 @@ from bot.storage.db import Database
 
 PROG = "oor-bot"
 PRIVATE_TOKEN_ENV = "OOR_PRIVATE_TOKEN"
+NamesLookup = Callable[[Iterable[str]], dict[str, str]]
 STEP_CHARS = {
     StepState.DONE: "D",
     StepState.IN_PROGRESS: "I",
@@ -86,6 +88,11 @@ def add_incidents_parser(subparsers: Any) -> None:
     show = sub.add_parser("show", help="one incident in full")
     show.add_argument("id", help="OOR-42 or 42")
     show.add_argument("--json", action="store_true", help="print the API's JSON")
+    show.add_argument(
+        "--names",
+        action="store_true",
+        help="show people by name, asked of Slack (needs SLACK_BOT_TOKEN); else by id",
+    )
     _add_private_flag(show)
 
 
@@ -107,10 +114,17 @@ def _private_allowed(private_token: str | None) -> bool:
 
 
 def run_incidents(
-    args: argparse.Namespace, db: Database, tz: ZoneInfo, *, private_token: str | None = None
+    args: argparse.Namespace,
+    db: Database,
+    tz: ZoneInfo,
+    names: NamesLookup | None = None,
+    *,
+    private_token: str | None = None,
 ) -> int:
-    """Run ``incidents list|show``; print to stdout; return the exit code. Private
-    incidents only with ``--include-private`` and the private token (bot.domain.privacy)."""
+    """Run ``incidents list|show``; print to stdout; return the exit code. ``names``
+    (ids → names, from the chat platform) is asked for the people ``show --names`` shows.
+    Private incidents only with ``--include-private`` and the private token
+    (bot.domain.privacy)."""
     include_private = bool(getattr(args, "include_private", False))
     if include_private and not _private_allowed(private_token):
         return _usage_error(
@@ -146,7 +160,8 @@ def run_incidents(
         if args.json:
             _print_json(incident_detail(*found))
         else:
-            print(format_detail(*found, tz=tz))
+            known = names(people_of(*found)) if names and args.names else {}
+            print(format_detail(*found, tz=tz, names=known))
         return 0
 
     return _usage_error(f"unknown incidents command {args.incidents_command!r}")
@@ -223,8 +238,19 @@ def format_list(snapshots: Sequence[IncidentSnapshot], tz: ZoneInfo) -> str:
 
 
 def format_detail(
-    snapshot: IncidentSnapshot, timeline: Sequence[TimelineEntry], *, tz: ZoneInfo
+    snapshot: IncidentSnapshot,
+    timeline: Sequence[TimelineEntry],
+    *,
+    tz: ZoneInfo,
+    names: Mapping[str, str] | None = None,
 ) -> str:
+    """The report of ``show``. People show by name where ``names`` (id → name) knows
+    them, else by id; never as a chat platform's markup."""
+    known = names or {}
+
+    def person(user: str) -> str:
+        return _line(known.get(user) or user)
+
     when = "%Y-%m-%d %H:%M:%S %Z"
     s = snapshot
     lines = [
@@ -259,7 +285,7 @@ def format_detail(
 
     lines += ["", "Roles"]
     if s.roles:
-        lines += [f"  {r.label.ljust(10)} {s.roles[r]}" for r in Role if r in s.roles]
+        lines += [f"  {r.label.ljust(10)} {person(s.roles[r])}" for r in Role if r in s.roles]
     else:
         lines.append("  (none assigned)")
 
@@ -276,9 +302,11 @@ def format_detail(
         line = f"  {step.number}. {step.label.ljust(20)} {record.state.value.ljust(12)}"
         who = []
         if record.started_at or record.started_by:
-            who.append(f"started {_who_when(record.started_by, record.started_at, tz)}")
+            by = person(record.started_by) if record.started_by else None
+            who.append(f"started {_who_when(by, record.started_at, tz)}")
         if record.completed_at or record.completed_by:
-            who.append(f"completed {_who_when(record.completed_by, record.completed_at, tz)}")
+            by = person(record.completed_by) if record.completed_by else None
+            who.append(f"completed {_who_when(by, record.completed_at, tz)}")
         lines.append((line + " " + "; ".join(who)).rstrip())
         if record.note:
             lines.append(f"       note: {_line(record.note)}")
@@ -286,13 +314,24 @@ def format_detail(
     lines += ["", "Timeline"]
     if not timeline:
         lines.append("  (empty)")
-    actor_width = max((len(_line(e.actor)) for e in timeline), default=0)
+    actor_width = max((len(person(e.actor)) for e in timeline), default=0)
     for entry in timeline:
         lines.append(
-            f"  {_local(entry.at, tz)}  {_line(entry.actor).ljust(actor_width)}"
-            f"  [{entry.kind}] {_line(entry.text)}"
+            f"  {_local(entry.at, tz)}  {person(entry.actor).ljust(actor_width)}"
+            f"  [{entry.kind}] {_line(entry.said.plain(known))}"
         )
     return _printable("\n".join(lines))
+
+
+def people_of(snapshot: IncidentSnapshot, timeline: Sequence[TimelineEntry]) -> list[str]:
+    """The ids of everyone the report shows: role holders, step owners, the timeline's
+    actors and the people its entries name."""
+    found = [*snapshot.roles.values()]
+    for record in snapshot.steps:
+        found += [u for u in (record.started_by, record.completed_by) if u]
+    for entry in timeline:
+        found += [entry.actor, *entry.said.people()]
+    return [u for u in dict.fromkeys(found) if is_user_id(u)]
 
 
 def _who_when(who: str | None, at: datetime | None, tz: ZoneInfo) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
+from bot.chat.board import BoardLines, BoardLineSource
 from bot.chat.port import ChatPlatform
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -69,6 +70,8 @@ class Wiring:
     _ticks: Ticks = field(repr=False)
     # Filled here, read by the outbox worker (the same dict).
     _job_handlers: dict[str, JobHandler] = field(repr=False)
+    # What features add to the status board (read by the board's renderer: the same object).
+    board_lines: BoardLines = field(default_factory=BoardLines)
     routes: list[BaseRoute] = field(default_factory=list)
     on_start: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
@@ -112,6 +115,12 @@ class Wiring:
 
     def on_form(self, callback_id: str, handle: FormHandler, what: str = "form") -> None:
         self._interactions.on_form(callback_id, handle, what)
+
+    # -- the status board ------------------------------------------------------------------
+    def add_board_lines(self, source: BoardLineSource) -> None:
+        """``source(incident)`` gives lines shown on the incident's board, asked at every
+        rendering; a feature that changes them enqueues a board refresh itself."""
+        self.board_lines.add(source)
 
     # -- HTTP and time ---------------------------------------------------------------------
     def add_routes(self, routes: Iterable[BaseRoute]) -> None:

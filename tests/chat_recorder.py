@@ -182,5 +182,8 @@ class ChatRecorder:
     def bot_person(self) -> str:
         return BOT
 
+    def room_link(self, room: str) -> str | None:
+        return f"https://chat.example/rooms/{room}"
+
     def display_name(self, person: str) -> str | None:
         return self._names.get(person)

@@ -9,13 +9,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.api.queries import get_incident
 from bot.api.serialize import incident_detail, incident_summary
+from bot.domain import lifecycle
+from bot.domain.clock import ManualClock
 from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, OorType, Role, Step, StepState
-from bot.incidents_cli import add_incidents_parser, run_incidents
+from bot.incidents.service import IncidentService
+from bot.incidents_cli import add_incidents_parser, format_detail, run_incidents
+from bot.sandbox.emulator import EmulatorServer
+from bot.slack.platform import slack_display_names
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 from tests.api import T0, add_timeline, open_incident, set_role, set_status, set_step
+from tests.conftest import make_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)
@@ -194,3 +201,49 @@ def test_terminal_escapes_in_stored_text_never_reach_the_terminal(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "Pay]0;pwned down second line" in out  # one line, escapes dropped
+
+
+def test_show_names_people_by_name_or_id_never_markup(db: Database, plan: Plan) -> None:
+    """``show`` is read by people outside Slack: a role given through the lifecycle reads
+    with the person's name where it is known, else the id — never ``<@U…>``."""
+    number = open_incident(db, plan, "who", at=T0)
+    service = IncidentService(db, ManualClock(T0 + HOUR), lambda: None, plan=plan)
+    service.apply(
+        number, "U0ALICE", lambda s, t: lifecycle.assign(s, "U0ALICE", t, Role.TECH, "U0BOB")
+    )
+    with db.session() as session:
+        found = get_incident(session, number)
+    assert found is not None
+    plain = format_detail(*found, tz=SHANGHAI)
+    assert "[role] made U0BOB the tech lead" in plain
+    named = format_detail(*found, tz=SHANGHAI, names={"U0BOB": "Bob Li", "U0ALICE": "Alice"})
+    assert "[role] made Bob Li the tech lead" in named
+    assert "Tech lead  Bob Li" in named
+    assert "<@" not in plain + named and "&lt;" not in plain + named
+
+
+def test_show_names_asks_the_workspace_through_the_bots_directory(
+    db: Database,
+    plan: Plan,
+    database_url: str,
+    emulator_server: EmulatorServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``show --names``: the names come from Slack (the emulated workspace), once per
+    person; someone Slack does not know stays an id."""
+    number = open_incident(db, plan, "names", at=T0)
+    service = IncidentService(db, ManualClock(T0 + HOUR), lambda: None, plan=plan)
+    service.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.TECH, "U02BOB")
+    )
+    service.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.COMMS, "U0GONE")
+    )
+    names = slack_display_names(make_settings(database_url, emulator_server.api_url))
+    assert run_incidents(_args("show", str(number), "--names"), db, SHANGHAI, names) == 0
+    out = capsys.readouterr().out
+    assert "[role] made Bob Li 李博 (payments engineer) the tech lead" in out
+    assert "[role] made U0GONE the comms" in out
+    assert "<@" not in out
+    assert run_incidents(_args("show", str(number)), db, SHANGHAI, names) == 0
+    assert "[role] made U02BOB the tech lead" in capsys.readouterr().out  # ids unless asked

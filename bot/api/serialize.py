@@ -92,7 +92,16 @@ def step_detail(record: StepRecord) -> dict[str, Any]:
 
 
 def timeline_entry(entry: TimelineEntry) -> dict[str, Any]:
-    return {"at": iso(entry.at), "actor": entry.actor, "kind": entry.kind, "text": entry.text}
+    """An entry as data: ``text`` names people by id; ``said`` is the same sentence as
+    parts (``{"person": "U…"}`` for each person named) and ``facts`` its typed values."""
+    return {
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "kind": entry.kind,
+        "text": entry.text,
+        "said": entry.said.to_json(),
+        "facts": json_value(entry.facts),
+    }
 
 
 def incident_detail(

@@ -152,6 +152,10 @@ class ChatPlatform(Protocol):
         """The bot's own id on the platform (never invited, never reminded)."""
         ...
 
+    def room_link(self, room: str) -> str | None:
+        """A web address that opens the room (from a pager's phone app, say), or None."""
+        ...
+
     def display_name(self, person: str) -> str | None:
         """The person's name ("" if they have none), or None when the platform cannot say."""
         ...

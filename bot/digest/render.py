@@ -11,7 +11,6 @@ instead of rendering an empty line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +31,7 @@ from bot.digest.figures import (
     IncidentLine,
     WeekFigures,
 )
-from bot.domain.durations import format_duration
+from bot.domain.durations import readable_duration
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity, Step, incident_key
 from bot.resources import TEMPLATES_DIR
@@ -40,7 +39,6 @@ from bot.resources import TEMPLATES_DIR
 TEMPLATE = "digest.mrkdwn.j2"
 OWNER_LIMIT = 10
 MINUS = "−"
-_UNIT = re.compile(r"\d+[a-z]")
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def seconds_text(seconds: float | None) -> str:
 
 def duration_text(seconds: float) -> str:
     """``1d 2h``, ``8m 30s``: the two largest units."""
-    return " ".join(_UNIT.findall(format_duration(timedelta(seconds=round(seconds))))[:2])
+    return readable_duration(timedelta(seconds=round(seconds)))
 
 
 def duration_delta(current: float | None, previous: float | None) -> str:

@@ -70,3 +70,13 @@ def utc_offset_label(local: datetime) -> str:
     sign = "+" if minutes > 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def local_time(value: datetime | None, tz: tzinfo, *, with_date: bool = True) -> str:
+    """``2026-11-20 14:05 UTC+8`` (or ``14:05 UTC+8``): a time as people read it, in the
+    plan's zone with its offset; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    local = in_zone(value, tz)
+    fmt = "%Y-%m-%d %H:%M" if with_date else "%H:%M"
+    return f"{local.strftime(fmt)} {utc_offset_label(local)}"

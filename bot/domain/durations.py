@@ -35,10 +35,11 @@ def parse_duration(text: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def format_duration(delta: timedelta) -> str:
+def format_duration(delta: timedelta, *, units: int | None = None, sep: str = "") -> str:
     """The inverse of :func:`parse_duration` for display: ``timedelta(minutes=90)`` -> ``1h30m``.
 
-    Sub-second parts are dropped; zero or negative durations read ``0s``.
+    ``units`` keeps only the largest non-zero units (``2``: ``2d 3h``, not ``2d3h10m``),
+    ``sep`` goes between them. Sub-second parts are dropped; zero or negative reads ``0s``.
     """
     remaining = int(delta.total_seconds())
     if remaining <= 0:
@@ -48,4 +49,12 @@ def format_duration(delta: timedelta) -> str:
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")
-    return "".join(parts)
+    return sep.join(parts[:units])
+
+
+def readable_duration(delta: timedelta | None) -> str:
+    """How long something took, for people: ``45s``, ``4m 5s``, ``1h 35m``, ``2d 3h`` (the
+    two largest units); ``—`` when unknown. Slack, the post-mortem and reminders show this."""
+    if delta is None:
+        return "—"
+    return format_duration(delta, units=2, sep=" ")

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.domain.records import Sentence
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -37,9 +38,15 @@ class StepRecord:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    actor: str
+    actor: str  # a person's id, or a system's name (``alertmanager``, ``oor-bot``)
     kind: str
-    text: str
+    said: Sentence
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """What it says as plain text, people by id (surfaces render :attr:`said`)."""
+        return self.said.plain()
 
 
 @dataclass(frozen=True)

@@ -13,64 +13,48 @@ the rules below refuse only what cannot make sense.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.change import (
+    Change,
+    CommandRefused,
+    Reply,
+    note,
+    require_not_closed,
+    step_label,
+    step_note,
+    unchanged,
+)
 from bot.domain.facts import RecordedFacts
 from bot.domain.incident import IncidentSnapshot, StepRecord
+from bot.domain.incident_commands import add_note, assign, change_severity, close, reopen
+from bot.domain.records import Part, Person, TimelineNote, said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
     Role,
-    Severity,
     Step,
     StepState,
 )
 
-
-class CommandRefused(Exception):
-    """The command cannot apply now; ``str(exc)`` is meant for the person who ran it."""
-
-
-@dataclass(frozen=True)
-class TimelineNote:
-    kind: str
-    text: str
-    # Post it as a one-line message in the incident channel too (step changes do).
-    announce: bool = True
-    # User ids written as <@U…> in ``text`` by the bot itself. Everything else in the
-    # text is outside text and is escaped when shown, so only these become mentions.
-    mentions: tuple[str, ...] = ()
+# Re-exported: the services and the Slack layer import them from here.
+__all__ = [
+    "Change",
+    "CommandRefused",
+    "Reply",
+    "TimelineNote",
+    "add_note",
+    "assign",
+    "change_severity",
+    "close",
+    "reopen",
+]
 
 
-@dataclass(frozen=True)
-class Change:
-    steps: tuple[StepRecord, ...] = ()
-    incident: dict[str, Any] = field(default_factory=dict)  # column -> new value
-    details: dict[str, Any] = field(default_factory=dict)  # recorded facts to merge
-    roles: dict[Role, str] = field(default_factory=dict)
-    timeline: tuple[TimelineNote, ...] = ()
-    reply: str = ""  # what the person who ran the command is told
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.steps or self.incident or self.details or self.roles or self.timeline)
-
-
-def _unchanged(reply: str) -> Change:
-    return Change(reply=reply)
-
-
-def _require_not_closed(incident: IncidentSnapshot) -> None:
-    if incident.status is IncidentStatus.CLOSED:
-        raise CommandRefused(
-            f"{incident.key} is closed. Run `/oor reopen` first if the problem is back."
-        )
-
-
-def _step_label(step: Step) -> str:
-    return f"step {step.number} {step.label.lower()} ({step.label_zh})"
+def _person(user: str | None) -> Part:
+    return Person(user) if user else "someone"
 
 
 def _done(record: StepRecord, actor: str, at: datetime, note: str | None = None) -> StepRecord:
@@ -96,25 +80,27 @@ def _takes_role(incident: IncidentSnapshot, role: Role, actor: str) -> tuple[dic
 
 # -- step 1 ---------------------------------------------------------------------------
 def acknowledge(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     record = incident.step(Step.RESPOND)
     if record.state is StepState.DONE:
-        return _unchanged(f"{incident.key} was already acknowledged by <@{record.completed_by}>.")
+        return unchanged(
+            said(f"{incident.key} was already acknowledged by ", _person(record.completed_by), ".")
+        )
     roles = {} if Role.COMMANDER in incident.roles else {Role.COMMANDER: actor}
-    text = f"acknowledged the incident ({_step_label(Step.RESPOND)} done)"
+    text = f"acknowledged the incident ({step_label(Step.RESPOND)} done)"
     if roles:
         text += " and is the commander"
     return Change(
         steps=(_done(record, actor, at),),
         roles=roles,
-        timeline=(TimelineNote("step", text),),
+        timeline=(step_note(Step.RESPOND, StepState.DONE, text),),
         reply=f"You have {incident.key}." + (" You are the commander." if roles else ""),
     )
 
 
 # -- step 2 ---------------------------------------------------------------------------
 def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: RecordedFacts) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     if facts.is_empty():
         raise CommandRefused(
             "Nothing to record. Use `/oor record` for the form, or give key=value pairs, "
@@ -127,7 +113,7 @@ def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: Recorded
         columns["occurred_at"] = facts.occurred_at
     current = incident.step(Step.RECORD)
     if not new_details and not columns and current.state is StepState.DONE:
-        return _unchanged("Nothing new to record: those facts are already on the board.")
+        return unchanged("Nothing new to record: those facts are already on the board.")
     # Facts already on the board (e.g. from the alert) still finish step 2: name them.
     changed_names = sorted([*new_details, *columns]) or sorted(
         [*given, *(["occurred_at"] if facts.occurred_at is not None else [])]
@@ -135,23 +121,25 @@ def record(incident: IncidentSnapshot, actor: str, at: datetime, facts: Recorded
     steps: tuple[StepRecord, ...] = ()
     if current.state is not StepState.DONE:
         steps = (_done(current, actor, at),)
-        text = f"recorded the problem ({_step_label(Step.RECORD)} done): " + ", ".join(
-            changed_names
-        )
+        text = f"recorded the problem ({step_label(Step.RECORD)} done): " + ", ".join(changed_names)
     else:
         text = "updated the record: " + ", ".join(changed_names)
     return Change(
         steps=steps,
         incident=columns,
         details=new_details,
-        timeline=(TimelineNote("step" if steps else "record", text),),
+        timeline=(
+            step_note(Step.RECORD, StepState.DONE, text, fields=changed_names)
+            if steps
+            else note("record", text, fields=changed_names),
+        ),
         reply="Recorded. The board shows the facts.",
     )
 
 
 # -- step 3 ---------------------------------------------------------------------------
 def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: str) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     finding = finding.strip()
     if not finding:
         raise CommandRefused(
@@ -159,16 +147,17 @@ def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: s
         )
     current = incident.step(Step.INVESTIGATE)
     steps: tuple[StepRecord, ...] = ()
-    notes = [TimelineNote("finding", f"finding: {finding}")]
+    notes = [note("finding", f"finding: {finding}")]
     roles: dict[Role, str] = {}
     if current.state is StepState.PENDING:
         roles, takes = _takes_role(incident, Role.TECH, actor)
         steps = (replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),)
         notes.insert(
             0,
-            TimelineNote(
-                "step",
-                f"started investigating ({_step_label(Step.INVESTIGATE)} in progress){takes}",
+            step_note(
+                Step.INVESTIGATE,
+                StepState.IN_PROGRESS,
+                f"started investigating ({step_label(Step.INVESTIGATE)} in progress){takes}",
                 announce=False,
             ),
         )
@@ -178,17 +167,19 @@ def add_finding(incident: IncidentSnapshot, actor: str, at: datetime, finding: s
 
 
 def finish_investigation(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     current = incident.step(Step.INVESTIGATE)
     if current.state is StepState.DONE:
-        return _unchanged("The investigation is already marked done.")
+        return unchanged("The investigation is already marked done.")
     roles, takes = _takes_role(incident, Role.TECH, actor)
     return Change(
         steps=(_done(current, actor, at),),
         roles=roles,
         timeline=(
-            TimelineNote(
-                "step", f"finished investigating ({_step_label(Step.INVESTIGATE)} done){takes}"
+            step_note(
+                Step.INVESTIGATE,
+                StepState.DONE,
+                f"finished investigating ({step_label(Step.INVESTIGATE)} done){takes}",
             ),
         ),
         reply="Investigation marked done.",
@@ -203,17 +194,18 @@ def resolve(
     summary: str,
     cause: CauseCategory | None = None,
 ) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     summary = summary.strip()
     current = incident.step(Step.RESOLVE)
     if current.state is StepState.DONE:
         if summary == (incident.resolution_summary or "") and (
             cause is None or cause == incident.cause_category
         ):
-            return _unchanged(f"{incident.key} is already resolved.")
+            return unchanged(f"{incident.key} is already resolved.")
         raise CommandRefused(
-            f"{incident.key} was already resolved by <@{current.completed_by}>. "
-            "Add what you learned with `/oor note`, or `/oor reopen` if it is not fixed."
+            f"{incident.key} was already resolved by ",
+            _person(current.completed_by),
+            ". Add what you learned with `/oor note`, or `/oor reopen` if it is not fixed.",
         )
     if not summary:
         raise CommandRefused("Say what fixed it: `/oor resolve <summary>` (or use the form).")
@@ -233,10 +225,12 @@ def resolve(
             "cause_category": cause.value,
         },
         timeline=(
-            TimelineNote(
-                "step",
-                f"resolved the incident ({_step_label(Step.RESOLVE)} done){takes}. Cause: "
+            step_note(
+                Step.RESOLVE,
+                StepState.DONE,
+                f"resolved the incident ({step_label(Step.RESOLVE)} done){takes}. Cause: "
                 f"{cause.label} ({cause.label_zh}). {summary}",
+                cause=cause.value,
             ),
         ),
         reply=f"{incident.key} is resolved. Next: notify customers and review.",
@@ -252,19 +246,19 @@ def _optional_note(note: str | None) -> str | None:
 def mark_notified(
     incident: IncidentSnapshot, actor: str, at: datetime, note: str | None = None
 ) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     note = _optional_note(note)
     current = incident.step(Step.NOTIFY)
     if current.state is StepState.DONE:
-        return _unchanged("Customers were already notified for this incident.")
+        return unchanged("Customers were already notified for this incident.")
     roles, takes = _takes_role(incident, Role.COMMS, actor)
-    text = f"notified customers ({_step_label(Step.NOTIFY)} done){takes}"
+    text = f"notified customers ({step_label(Step.NOTIFY)} done){takes}"
     if note:
         text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
         roles=roles,
-        timeline=(TimelineNote("step", text),),
+        timeline=(step_note(Step.NOTIFY, StepState.DONE, text),),
         reply="Step 5 is done.",
     )
 
@@ -275,17 +269,20 @@ def start_step(incident: IncidentSnapshot, actor: str, at: datetime, step: Step)
     A step already started, done or skipped is left as it is: a second round of drafts
     after customers were notified must not undo step 5.
     """
-    _require_not_closed(incident)
+    require_not_closed(incident)
     current = incident.step(step)
     if current.state is not StepState.PENDING:
-        return _unchanged(f"Step {step.number} is already {current.state.value.replace('_', ' ')}.")
+        return unchanged(f"Step {step.number} is already {current.state.value.replace('_', ' ')}.")
     roles, takes = _takes_role(incident, Role.COMMS, actor) if step is Step.NOTIFY else ({}, "")
     return Change(
         steps=(replace(current, state=StepState.IN_PROGRESS, started_at=at, started_by=actor),),
         roles=roles,
         timeline=(
-            TimelineNote(
-                "step", f"started {_step_label(step)} (in progress){takes}", announce=False
+            step_note(
+                step,
+                StepState.IN_PROGRESS,
+                f"started {step_label(step)} (in progress){takes}",
+                announce=False,
             ),
         ),
         reply=f"Step {step.number} is in progress.",
@@ -295,7 +292,7 @@ def start_step(incident: IncidentSnapshot, actor: str, at: datetime, step: Step)
 def mark_reviewed(
     incident: IncidentSnapshot, actor: str, at: datetime, note: str | None = None
 ) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     if incident.step(Step.RESOLVE).state is not StepState.DONE:
         raise CommandRefused(
             f"The review comes after the fix: resolve {incident.key} first (`/oor resolve`)."
@@ -303,13 +300,13 @@ def mark_reviewed(
     note = _optional_note(note)
     current = incident.step(Step.REVIEW)
     if current.state is StepState.DONE:
-        return _unchanged("The review is already done.")
-    text = f"completed the review ({_step_label(Step.REVIEW)} done)"
+        return unchanged("The review is already done.")
+    text = f"completed the review ({step_label(Step.REVIEW)} done)"
     if note:
         text += f": {note}"
     return Change(
         steps=(_done(current, actor, at, note=note),),
-        timeline=(TimelineNote("step", text),),
+        timeline=(step_note(Step.REVIEW, StepState.DONE, text),),
         reply="Step 6 is done. Close the incident with `/oor close` when you are ready.",
     )
 
@@ -318,7 +315,7 @@ _SKIPPABLE = (Step.RECORD, Step.INVESTIGATE, Step.NOTIFY, Step.REVIEW)
 
 
 def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reason: str) -> Change:
-    _require_not_closed(incident)
+    require_not_closed(incident)
     if step not in _SKIPPABLE:
         raise CommandRefused(
             f"Step {step.number} ({step.label.lower()}) cannot be skipped; "
@@ -329,7 +326,7 @@ def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reaso
         raise CommandRefused(f"Give a reason: `/oor skip {step.value} <why>`.")
     current = incident.step(step)
     if current.state is StepState.SKIPPED:
-        return _unchanged(f"Step {step.number} is already skipped.")
+        return unchanged(f"Step {step.number} is already skipped.")
     if current.state is StepState.DONE:
         raise CommandRefused(f"Step {step.number} is already done; it cannot be skipped.")
     return Change(
@@ -338,108 +335,6 @@ def skip(incident: IncidentSnapshot, actor: str, at: datetime, step: Step, reaso
                 current, state=StepState.SKIPPED, completed_at=at, completed_by=actor, note=reason
             ),
         ),
-        timeline=(TimelineNote("step", f"skipped {_step_label(step)}: {reason}"),),
+        timeline=(step_note(step, StepState.SKIPPED, f"skipped {step_label(step)}: {reason}"),),
         reply=f"Step {step.number} skipped.",
-    )
-
-
-# -- roles, severity, notes -------------------------------------------------------------
-def assign(incident: IncidentSnapshot, actor: str, at: datetime, role: Role, user: str) -> Change:
-    _require_not_closed(incident)
-    if incident.roles.get(role) == user:
-        return _unchanged(f"<@{user}> already is the {role.label.lower()}.")
-    before = incident.roles.get(role)
-    text = f"made <@{user}> the {role.label.lower()}"
-    if before:
-        text += f" (was <@{before}>)"
-    return Change(
-        roles={role: user},
-        timeline=(TimelineNote("role", text, mentions=(user, *([before] if before else []))),),
-        reply=f"<@{user}> is now the {role.label.lower()}.",
-    )
-
-
-def change_severity(
-    incident: IncidentSnapshot, actor: str, at: datetime, severity: Severity
-) -> Change:
-    _require_not_closed(incident)
-    if incident.severity is severity:
-        return _unchanged(f"{incident.key} already is {severity.label}.")
-    return Change(
-        incident={"severity": severity.value},
-        timeline=(
-            TimelineNote(
-                "severity", f"changed the severity {incident.severity.label} → {severity.label}"
-            ),
-        ),
-        reply=f"{incident.key} is now {severity.label}.",
-    )
-
-
-def add_note(incident: IncidentSnapshot, actor: str, at: datetime, text: str) -> Change:
-    text = text.strip()
-    if not text:
-        raise CommandRefused("Write the note: `/oor note <text>`.")
-    return Change(
-        timeline=(TimelineNote("note", text, announce=False),), reply="Noted in the timeline."
-    )
-
-
-# -- the incident as a whole ---------------------------------------------------------------
-def close(incident: IncidentSnapshot, actor: str, at: datetime, force: bool = False) -> Change:
-    if incident.status is IncidentStatus.CLOSED:
-        return _unchanged(f"{incident.key} is already closed.")
-    if incident.step(Step.RESOLVE).state is not StepState.DONE:
-        raise CommandRefused(
-            f"{incident.key} is not resolved yet. Resolve it first: `/oor resolve <summary>`."
-        )
-    still_open = [
-        s
-        for s in (Step.NOTIFY, Step.REVIEW)
-        if incident.step(s).state in (StepState.PENDING, StepState.IN_PROGRESS)
-    ]
-    if still_open and not force:
-        listed = " and ".join(_step_label(s) for s in still_open)
-        raise CommandRefused(
-            f"⚠️ {listed[0].upper()}{listed[1:]} {'is' if len(still_open) == 1 else 'are'} "
-            "still open. Finish or skip them, or close anyway with `/oor close --force`."
-        )
-    text = "closed the incident"
-    if still_open:
-        text += " with " + " and ".join(_step_label(s) for s in still_open) + " still open"
-    return Change(
-        incident={"status": IncidentStatus.CLOSED.value, "closed_at": at},
-        timeline=(TimelineNote("status", text),),
-        reply=f"{incident.key} is closed.",
-    )
-
-
-def reopen(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
-    if incident.status is IncidentStatus.OPEN:
-        return _unchanged(f"{incident.key} is already open.")
-    resolve_step = incident.step(Step.RESOLVE)
-    return Change(
-        steps=(
-            replace(
-                resolve_step,
-                state=StepState.PENDING,
-                started_at=None,
-                started_by=None,
-                completed_at=None,
-                completed_by=None,
-            ),
-        ),
-        incident={
-            "status": IncidentStatus.OPEN.value,
-            "resolved_at": None,
-            "closed_at": None,
-            "generation": incident.generation + 1,  # re-arms reminders for this round
-            "reopened_at": at,  # step deadlines count from here on
-        },
-        timeline=(
-            TimelineNote(
-                "status", f"reopened the incident ({_step_label(Step.RESOLVE)} pending again)"
-            ),
-        ),
-        reply=f"{incident.key} is open again.",
     )

@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
 
+from bot.domain.records import is_user_id
+
 ResponderKind = Literal["user", "email", "usergroup"]
 
-# Slack user ids: U… for ordinary users, W… for Enterprise Grid users; upper-case alphanumerics.
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # Deliberately loose: one @, a dot in the domain, no spaces. Slack does the real check.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Slack user-group handles: lowercase letters, digits, '.', '-' and '_'.
@@ -65,7 +65,7 @@ def parse_responder(text: str) -> ResponderRef:
 
 def _classify(text: str) -> tuple[ResponderKind, str]:
     text = text.strip()
-    if _USER_ID.match(text):
+    if is_user_id(text):
         return "user", text
     if (handle := _HANDLE.match(text)) is not None:
         return "usergroup", handle.group(1)

@@ -9,8 +9,6 @@ more posts. A job parked for a person (``needs_attention``) is not waited for.
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import func
-from sqlmodel import Session, col, select
 
 from bot.chat.port import ChatPlatform
 from bot.domain.types import IncidentStatus
@@ -20,7 +18,6 @@ from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
-from bot.storage.models import JobRow
 from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
@@ -44,7 +41,7 @@ class RoomArchiver:
         assert job.incident_id is not None
         with self._db.session() as session:
             incident = repo.snapshot(session, job.incident_id)
-            waiting = _other_pending_jobs(session, job.incident_id, job.id)
+            waiting = jobs.pending_for_incident(session, job.incident_id, besides=job.id)
         if incident is None or incident.channel_id is None:
             return  # closed before its channel existed: nothing to archive
         if incident.status is not IncidentStatus.CLOSED:
@@ -53,18 +50,3 @@ class RoomArchiver:
             raise NotReady(f"{waiting} job(s) of {incident.key} still to post", RECHECK_SECONDS)
         self._platform.archive(incident.channel_id)
         log.info("incident_channel_archived", incident=incident.key)
-
-
-def _other_pending_jobs(session: Session, incident_id: int, job_id: int) -> int:
-    """Jobs of the incident still to run (parked ones not counted: they wait for a person)."""
-    count = session.exec(
-        select(func.count())
-        .select_from(JobRow)
-        .where(
-            JobRow.incident_id == incident_id,
-            JobRow.state == jobs.PENDING,
-            col(JobRow.needs_attention).is_(False),
-            JobRow.id != job_id,
-        )
-    ).one()
-    return int(count or 0)

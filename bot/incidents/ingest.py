@@ -38,8 +38,10 @@ from bot.domain.event_tally import (
 )
 from bot.domain.events import EventStatus, OorEvent
 from bot.domain.plan import Plan
+from bot.domain.records import said
 from bot.domain.types import IncidentStatus, Severity, incident_key
 from bot.incidents.job_kinds import JobKind
+from bot.incidents.timeline import notice_payload
 from bot.storage import event_tally, jobs, next_due
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -344,7 +346,7 @@ class IngestService:
 
     @staticmethod
     def _notice(number: int, now: datetime, key: str, kind: str, text: str) -> dict[str, Any]:
-        payload = {"text": text, "kind": kind}
+        payload = notice_payload(None, kind, said(text))
         return jobs.job_values(
             JobKind.POST_NOTICE, now=now, dedup_key=key, incident_id=number, payload=payload
         )

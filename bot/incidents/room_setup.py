@@ -18,9 +18,12 @@ from bot.domain.clock import Clock, in_zone, utc_offset_label
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
+from bot.domain.records import Part, Person, Sentence, TimelineNote, said
 from bot.domain.types import Role
+from bot.incidents import timeline
 from bot.incidents.event_summary import EventSummaries
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
+from bot.incidents.timeline import notice_payload
 from bot.outbox.outcomes import NotReady, Permanent
 from bot.storage import incidents as repo
 from bot.storage import jobs
@@ -30,6 +33,8 @@ from bot.worker import JobHandler
 
 log = structlog.get_logger(__name__)
 
+# The actor of what the bot does by itself (not a person: no mention).
+BOT = "oor-bot"
 MAX_NAME_ATTEMPTS = 20
 
 
@@ -80,13 +85,10 @@ class ChannelSetup:
 
     def _timeline(self, incident_id: int, kind: str, text: str) -> None:
         with self._db.session() as session:
-            repo.add_timeline(
-                session, incident_id, at=self._clock.now(), actor="oor-bot", kind=kind, text=text
-            )
+            note = TimelineNote(kind, said(text), announce=False)
+            timeline.write(session, incident_id, at=self._clock.now(), actor=BOT, note=note)
 
-    def _notice(
-        self, incident_id: int, key: str, text: str, mentions: tuple[str, ...] = ()
-    ) -> None:
+    def _notice(self, incident_id: int, key: str, sentence: Sentence) -> None:
         """Say something in the incident channel, once (its own job, own retries)."""
         with self._db.session() as session:
             jobs.enqueue(
@@ -95,7 +97,7 @@ class ChannelSetup:
                 now=self._clock.now(),
                 dedup_key=f"{JobKind.POST_NOTICE}:{incident_id}:{key}",
                 incident_id=incident_id,
-                payload={"text": text, "kind": "responders", "mentions": list(mentions)},
+                payload=notice_payload(None, "responders", sentence),
             )
         self._on_enqueued()
 
@@ -107,14 +109,9 @@ class ChannelSetup:
             with self._db.session() as session:
                 now = self._clock.now()
                 if repo.record_room(session, incident.number, room.ref, room.name, now):
-                    repo.add_timeline(
-                        session,
-                        incident.number,
-                        at=now,
-                        actor="oor-bot",
-                        kind="channel",
-                        text=f"Incident channel #{room.name} created",
-                    )
+                    created = said(f"Incident channel #{room.name} created")
+                    note = TimelineNote("channel", created, announce=False)
+                    timeline.write(session, incident.number, at=now, actor=BOT, note=note)
         # Enqueueing is idempotent, so a retried job after a crash just finds them there.
         with self._db.session() as session:
             for kind in AFTER_CHANNEL_CREATED:
@@ -148,7 +145,10 @@ class ChannelSetup:
         elif incident.source == "slack" and incident.origin and incident.origin not in users:
             users.append(incident.origin)  # whoever declared it by hand joins too
         refused = self._platform.invite(channel_id, users)
-        failures = [*resolution.unresolved, *((f"@{who}", why) for who, why in refused)]
+        failures: list[tuple[Part, str]] = [
+            *resolution.unresolved,
+            *((Person(who), why) for who, why in refused),
+        ]
         self._timeline(
             incident.number,
             "responders",
@@ -156,13 +156,17 @@ class ChannelSetup:
             + (f"; {len(failures)} could not be added" if failures else ""),
         )
         if failures:
-            listed = ", ".join(f"{who} ({why})" for who, why in failures)
+            listed: list[Part | Sentence] = []
+            for who, why in failures:
+                listed += [", " if listed else "", who, f" ({why})"]
             self._notice(
                 incident.number,
                 "invite-failures",
-                f"⚠️ Could not add these responders named in the plan: {listed}. "
-                "Please add them by hand and fix the plan.",
-                mentions=tuple(who for who, _ in refused),
+                said(
+                    "⚠️ Could not add these responders named in the plan: ",
+                    *listed,
+                    ". Please add them by hand and fix the plan.",
+                ),
             )
 
     def describe_channel(self, job: ClaimedJob) -> None:

@@ -22,11 +22,12 @@ from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.lifecycle import Change, CommandRefused
 from bot.domain.plan import Plan
 from bot.domain.types import IncidentStatus, Step
+from bot.incidents import timeline
 from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
 from bot.storage import jobs, next_due
 from bot.storage.db import Database
-from bot.storage.models import IncidentRow, RoleRow, StepRow, TimelineRow
+from bot.storage.models import IncidentRow, RoleRow, StepRow
 
 Command = Callable[[IncidentSnapshot, datetime], Change]
 
@@ -67,28 +68,36 @@ class IncidentService:
 
     # -- changes -----------------------------------------------------------------------
     def apply(self, number: int, actor: str, command: Command) -> Applied:
-        """Run ``command`` against the locked incident and store what it changes."""
-        now = self._clock.now()
+        """Run ``command`` against the locked incident and store what it changes, in a
+        transaction of its own."""
         try:
             with self._db.session() as session:
-                row = repo.get_row(session, number, for_update=True)
-                if row is None:
-                    raise CommandRefused(f"There is no incident OOR-{number}.")
-                change = command(repo.to_snapshot(session, row), now)
-                if change.changed:
-                    self._store(session, row, change, actor, now)
-                    session.flush()
-                after = repo.to_snapshot(session, row)
-                if change.changed:
-                    next_due.refresh(session, self._plan, row, after)
+                applied = self.apply_in(session, number, actor, command)
         except IntegrityError:
             # Reopening an incident whose group already has a newer open incident.
             raise CommandRefused(
                 f"OOR-{number} cannot be reopened: another open incident has the same "
                 "group key. Work in that one instead."
             ) from None
-        if change.changed:
+        if applied.change.changed:
             self._on_enqueued()
+        return applied
+
+    def apply_in(self, session: Session, number: int, actor: str, command: Command) -> Applied:
+        """:meth:`apply` in the caller's transaction (the unit of work): a feature stores
+        its own rows and the step change together, and commits both or neither. The
+        caller commits, then wakes the outbox (its jobs are not visible before)."""
+        now = self._clock.now()
+        row = repo.get_row(session, number, for_update=True)
+        if row is None:
+            raise CommandRefused(f"There is no incident OOR-{number}.")
+        change = command(repo.to_snapshot(session, row), now)
+        if change.changed:
+            self._store(session, row, change, actor, now)
+            session.flush()
+        after = repo.to_snapshot(session, row)
+        if change.changed:
+            next_due.refresh(session, self._plan, row, after)
         return Applied(change, after)
 
     def _store(
@@ -124,30 +133,7 @@ class IncidentService:
             role_row.user_id, role_row.assigned_at, role_row.assigned_by = user, now, actor
             session.add(role_row)
         for note in change.timeline:
-            entry = TimelineRow(
-                incident_id=row.id,
-                at=now,
-                actor=actor,
-                kind=note.kind,
-                text=note.text[:4000],
-                data={"mentions": list(note.mentions)},
-            )
-            session.add(entry)
-            session.flush()
-            if note.announce:
-                jobs.enqueue(
-                    session,
-                    JobKind.POST_NOTICE,
-                    now=now,
-                    dedup_key=f"{JobKind.POST_NOTICE}:{row.id}:timeline:{entry.id}",
-                    incident_id=row.id,
-                    payload={
-                        "actor": actor,
-                        "text": note.text,
-                        "mentions": list(note.mentions),
-                        "kind": note.kind,
-                    },
-                )
+            timeline.write(session, row.id, at=now, actor=actor, note=note)
         jobs.enqueue_coalesced(session, JobKind.REFRESH_BOARD, now=now, incident_id=row.id)
         if change.incident.get("status") == IncidentStatus.CLOSED.value:
             # The handler archives only if the plan says so, after the channel's last posts.

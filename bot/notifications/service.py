@@ -7,9 +7,8 @@ webhook) is enqueued in that same transaction, with dedup keys, so it happens on
 
 Step 5 follows the drafts: in progress while any draft waits for approval, done when
 none waits and at least one was approved. The step change goes through
-:meth:`IncidentService.apply` in its own transaction right after the draft's; it is
-derived from the stored drafts and idempotent, so a repeated click repairs a step
-change that a crash in between had lost.
+:meth:`IncidentService.apply_in` in the draft's own transaction (one unit of work): the
+drafts and the step commit together or not at all.
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from sqlmodel import Session, col, select
 from bot.domain import lifecycle
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
-from bot.domain.lifecycle import Change, CommandRefused, TimelineNote
+from bot.domain.lifecycle import Change, CommandRefused, Reply, TimelineNote
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale, NotifyChannel
+from bot.domain.records import Person, Sentence, said
 from bot.domain.types import IncidentStatus, Step
 from bot.incidents.service import IncidentService
 from bot.notifications.model import (
@@ -53,7 +53,7 @@ from bot.storage.models import IncidentRow, NotificationDraftRow
 class Outcome:
     draft: Draft
     changed: bool
-    reply: str
+    reply: Reply
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,30 @@ class Created:
     waiting: list[Draft]  # a draft of that channel and locale already awaits approval
 
 
-def _decided_already(draft: Draft) -> str:
+def _by(user: str | None) -> Person | str:
+    return Person(user) if user else "someone"
+
+
+def _decided_already(draft: Draft) -> Sentence:
     """Why a draft decided one way cannot be decided the other way."""
     if draft.state is DraftState.APPROVED:
-        return (
-            f"The {draft.label} notification was approved by <@{draft.approved_by}> "
-            "and cannot be discarded."
+        return said(
+            f"The {draft.label} notification was approved by ",
+            _by(draft.approved_by),
+            " and cannot be discarded.",
         )
-    return (
-        f"The {draft.label} draft was discarded by <@{draft.discarded_by}>; "
-        "draft it again with `/oor notify`."
+    return said(
+        f"The {draft.label} draft was discarded by ",
+        _by(draft.discarded_by),
+        "; draft it again with `/oor notify`.",
     )
 
 
-def _with_note(change: Change, note: TimelineNote | None, reply: str) -> Change:
+def _notify_note(text: str) -> TimelineNote:
+    return TimelineNote("notify", said(text), announce=False)
+
+
+def _with_note(change: Change, note: TimelineNote | None, reply: Reply) -> Change:
     if note is None:
         return replace(change, reply=reply)
     return replace(change, timeline=(note, *change.timeline), reply=reply)
@@ -162,19 +172,19 @@ class DraftService:
                 pending[(channel, locale)] = draft
                 created.append(draft)
                 self._enqueue(session, POST_DRAFT, draft, now)
+            if created:
+                labels = ", ".join(d.label for d in created)
+                note = _notify_note(f"drafted customer notifications: {labels}")
+                self._incidents.apply_in(
+                    session,
+                    incident.number,
+                    actor,
+                    lambda snap, at: _with_note(
+                        lifecycle.start_step(snap, actor, at, Step.NOTIFY), note, ""
+                    ),
+                )
         if created:
             self._on_enqueued()
-            labels = ", ".join(d.label for d in created)
-            note = TimelineNote(
-                "notify", f"drafted customer notifications: {labels}", announce=False
-            )
-            self._incidents.apply(
-                incident.number,
-                actor,
-                lambda snap, at: _with_note(
-                    lifecycle.start_step(snap, actor, at, Step.NOTIFY), note, ""
-                ),
-            )
         return Created(created, waiting)
 
     def edit(self, draft_id: int, actor: str, subject: str | None, body: str) -> Outcome:
@@ -202,13 +212,11 @@ class DraftService:
             session.add(row)
             draft = to_draft(row)
             self._enqueue(session, REFRESH_DRAFT, draft, now)
+            note = _notify_note(f"edited the {draft.label} notification draft")
+            self._incidents.apply_in(
+                session, draft.incident_number, actor, lambda snap, at: Change(timeline=(note,))
+            )
         self._on_enqueued()
-        note = TimelineNote(
-            "notify", f"edited the {draft.label} notification draft", announce=False
-        )
-        self._incidents.apply(
-            draft.incident_number, actor, lambda snap, at: Change(timeline=(note,))
-        )
         return Outcome(draft, True, f"Saved your changes to the {draft.label} draft.")
 
     def approve(self, draft_id: int, actor: str) -> Outcome:
@@ -233,7 +241,9 @@ class DraftService:
                 outcome = Outcome(
                     draft,
                     False,
-                    f"The {draft.label} {noun} was already {decision.value} by <@{by}>.",
+                    said(
+                        f"The {draft.label} {noun} was already {decision.value} by ", _by(by), "."
+                    ),
                 )
             elif draft.state is not DraftState.DRAFT:
                 raise CommandRefused(_decided_already(draft))
@@ -259,20 +269,28 @@ class DraftService:
                     )
                 verb = "Approved" if approving else "Discarded"
                 outcome = Outcome(draft, True, f"{verb} the {draft.label} {noun}.")
-        note = None
+            note = None
+            if outcome.changed:
+                what = "notification" if approving else "notification draft"
+                note = _notify_note(f"{decision.value} the {draft.label} {what}")
+            # The step follows the stored drafts, in the draft's transaction: both or neither.
+            self._sync_step(session, draft.incident_number, actor, note)
         if outcome.changed:
             self._on_enqueued()
-            what = "notification" if approving else "notification draft"
-            note = TimelineNote(
-                "notify", f"{decision.value} the {draft.label} {what}", announce=False
-            )
-        # Also after a repeated click: the step follows the stored drafts, so this repairs
-        # a step change a crash right after the draft's transaction had lost.
-        self._sync_step(draft.incident_number, actor, note)
         return outcome
 
     # -- helpers ---------------------------------------------------------------------------
     def _locked(self, session: Session, draft_id: int) -> NotificationDraftRow:
+        """The draft, locked after its incident: every transaction that changes a step
+        locks the incident row first, so clicks on two drafts of one incident queue
+        instead of deadlocking (each holding its draft and a key-share on the incident
+        from the jobs it inserted, both waiting to lock the incident for the step)."""
+        number = session.exec(
+            select(NotificationDraftRow.incident_id).where(NotificationDraftRow.id == draft_id)
+        ).first()
+        if number is None:
+            raise CommandRefused("That notification draft no longer exists.")
+        repo.get_row(session, number, for_update=True)
         row = session.exec(
             select(NotificationDraftRow)
             .where(NotificationDraftRow.id == draft_id)
@@ -322,11 +340,16 @@ class DraftService:
             payload={"draft_id": draft.id},
         )
 
-    def _sync_step(self, number: int, actor: str, note: TimelineNote | None) -> None:
+    def _sync_step(
+        self, session: Session, number: int, actor: str, note: TimelineNote | None
+    ) -> None:
         """Step 5 as the drafts say: done once nothing waits and something was approved."""
-        drafts = self.drafts_of(number)
+        rows = session.exec(
+            select(NotificationDraftRow).where(NotificationDraftRow.incident_id == number)
+        ).all()
+        drafts = [to_draft(r) for r in rows]
         waiting = [d for d in drafts if d.state is DraftState.DRAFT]
-        approved = [d for d in drafts if d.state is DraftState.APPROVED]
+        approved = sorted((d for d in drafts if d.state is DraftState.APPROVED), key=_draft_id)
 
         def command(snap: IncidentSnapshot, at: datetime) -> Change:
             if snap.status is IncidentStatus.CLOSED:
@@ -340,4 +363,8 @@ class DraftService:
                 change = Change()
             return _with_note(change, note, "")
 
-        self._incidents.apply(number, actor, command)
+        self._incidents.apply_in(session, number, actor, command)
+
+
+def _draft_id(draft: Draft) -> int:
+    return draft.id

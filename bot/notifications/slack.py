@@ -35,7 +35,7 @@ from bot.slack.command_parser import ParsedCommand
 from bot.slack.command_table import HelpLine, HelpSection, Invocation
 from bot.slack.interactions import Accept, Click, FormAnswer, Refuse, Submission
 from bot.slack.replies import InIncident
-from bot.slack.text import escape
+from bot.slack.text import escape, reply_text
 from bot.slack.views import SlackMessage
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class NotifySlack:
     def decide(self, draft_id: int, user_id: str, decision: DraftState) -> SlackMessage:
         """Approve or Discard: the same permission, then the service decides."""
         self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.decide(draft_id, user_id, decision).reply)
+        return SlackMessage(text=reply_text(self._drafts.decide(draft_id, user_id, decision).reply))
 
     def open_editor(self, draft_id: int, inv: Invocation) -> SlackMessage | None:
         draft, incident = self._draft_and_incident(draft_id, inv.user_id)
@@ -171,7 +171,9 @@ class NotifySlack:
         self, draft_id: int, user_id: str, subject: str | None, body: str
     ) -> SlackMessage:
         self._draft_and_incident(draft_id, user_id)
-        return SlackMessage(text=self._drafts.edit(draft_id, user_id, subject, body).reply)
+        return SlackMessage(
+            text=reply_text(self._drafts.edit(draft_id, user_id, subject, body).reply)
+        )
 
 
 NOTIFY_WORDS = ("notify", "通知")

@@ -33,6 +33,7 @@ from bot.pagerduty.rest import PagerDutyRest
 from bot.pagerduty.webhook_route import PagerDutyWebhookDeps, pagerduty_webhook_route
 from bot.paging.flows import PagingJobs, RoomNotes
 from bot.paging.on_call import OnCallInvites
+from bot.paging.on_call_board import OnCallBoard
 from bot.paging.port import Pager
 from bot.paging.scan import PagingScan
 from bot.paging.signed_webhook import SignedWebhookPager
@@ -112,14 +113,7 @@ class Paging:
             self._failures = 0
 
 
-def _slack_room_link(room: str) -> str:
-    """Slack's redirect to a channel: works from a phone's PagerDuty app."""
-    return f"https://slack.com/app_redirect?channel={room}"
-
-
 def install(wiring: Wiring) -> None:
-    from bot.slack.platform import SlackPlatform  # the link is Slack's; another platform: none
-
     settings, plan, clock = wiring.settings, wiring.plan, wiring.clock
     wake, waiting = wiring.worker.wake, wiring.worker.turn.lent
     secrets = settings.pagerduty_webhook_secrets
@@ -129,8 +123,10 @@ def install(wiring: Wiring) -> None:
         )
         wiring.add_routes([pagerduty_webhook_route(deps)])
     pager, rest = build_pager(settings, plan, clock, waiting)
-    slack = isinstance(wiring.platform, SlackPlatform)
     notes = RoomNotes(wiring.db, clock, wake)
+    board = OnCallBoard(wiring.db, plan, wake)
+    if any(plan.on_call_targets(t) for t in OorType):
+        wiring.add_board_lines(board.board_lines)  # "On call now" on the status board
     jobs = PagingJobs(
         wiring.db,
         pager,
@@ -139,7 +135,7 @@ def install(wiring: Wiring) -> None:
         clock,
         notes=notes,
         pagerduty=rest,
-        room_link=_slack_room_link if slack else lambda _room: None,
+        room_link=wiring.platform.room_link,
     )
     wiring.add_job_handlers(jobs.handlers())
     on_call = OnCallInvites(
@@ -149,6 +145,8 @@ def install(wiring: Wiring) -> None:
         wiring.platform.invite,
         wiring.platform.person_by_email,
         rest.on_call if rest is not None else None,  # on-call targets are PagerDuty's
+        board=board,
+        clock=clock,
     )
     wiring.add_job_handlers(on_call.handlers())
     scan = None

@@ -28,8 +28,9 @@ from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused, TimelineNote, acknowledge
 from bot.domain.privacy import PRIVATE_TITLE
+from bot.domain.records import said
 from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
-from bot.incidents.job_kinds import JobKind
+from bot.incidents import timeline
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady, Permanent
 from bot.pagerduty.rest import PagerDutyRest
@@ -39,7 +40,6 @@ from bot.paging.port import Page, Pager, PageReason, PageRef
 from bot.paging.scan import ACKNOWLEDGE, PAGES, RESOLVE, TRIGGER
 from bot.paging.tables import PagerDutyWebhookRow, PageRow
 from bot.storage import incidents as repo
-from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
 from bot.worker import JobHandler
@@ -90,7 +90,7 @@ def acknowledged_in_pagerduty(person: str, email: str) -> Callable[..., Change]:
         text = f"acknowledged the page in PagerDuty ({email}): {Step.RESPOND.label} done"
         if change.roles:
             text += " and is the commander"
-        return replace(change, timeline=(TimelineNote("step", text),))
+        return replace(change, timeline=(TimelineNote("step", said(text)),))
 
     return command
 
@@ -108,18 +108,10 @@ class RoomNotes:
     def say(self, number: int, key: str, text: str) -> None:
         now = self._clock.now()
         with self._db.session() as session:
-            added = jobs.enqueue(
-                session,
-                JobKind.POST_NOTICE,
-                now=now,
-                dedup_key=f"{JobKind.POST_NOTICE}:{number}:paging:{key}"[:200],
-                incident_id=number,
-                payload={"text": text, "kind": NOTE_KIND, "mentions": []},
+            note = TimelineNote(NOTE_KIND, said(text))
+            timeline.write(
+                session, number, at=now, actor=NOTE_ACTOR, note=note, once=f"paging:{key}"
             )
-            if added:
-                repo.add_timeline(
-                    session, number, at=now, actor=NOTE_ACTOR, kind=NOTE_KIND, text=text
-                )
         self._on_enqueued()
 
 

@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from bot.domain.clock import Clock
 from bot.domain.plan import Plan
 from bot.domain.plan_paging import OnCallTarget
 from bot.domain.types import IncidentStatus
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady, Permanent, RetryAfter, Transient
 from bot.paging.flows import RoomNotes
+from bot.paging.on_call_board import FOUND, NO_TOKEN, REFUSED, UNREACHABLE, OnCallBoard
 from bot.paging.port import OnCallPerson
 from bot.paging.scan import ON_CALL
 from bot.storage.jobs import ClaimedJob
@@ -55,6 +57,9 @@ class OnCallInvites:
         invite: Callable[[str, list[str]], list[tuple[str, str]]],
         person_by_email: Callable[[str], str | None],
         lookup: OnCallLookup | None,
+        *,
+        board: OnCallBoard | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._plan = plan
         self._incidents = incidents
@@ -62,6 +67,8 @@ class OnCallInvites:
         self._invite = invite
         self._person_by_email = person_by_email
         self._lookup = lookup  # None: no PagerDuty API token
+        self._board = board  # what the incident's board shows (None: the board says nothing)
+        self._clock = clock
 
     def handlers(self) -> dict[str, Callable[[ClaimedJob], None]]:
         return {ON_CALL: self.run}
@@ -84,6 +91,7 @@ class OnCallInvites:
                 "PagerDuty on-call targets need OOR_PAGERDUTY_API_TOKEN: "
                 "the plan's fixed responders only",
             )
+            self._show(number, NO_TOKEN)
             return
         try:
             people = self._lookup(targets)
@@ -96,6 +104,7 @@ class OnCallInvites:
                     f"PagerDuty cannot be reached now ({exc.error}): the plan's fixed "
                     "responders are in the room; whoever is on call is invited when it answers",
                 )
+                self._show(number, UNREACHABLE, error=exc.error)
             raise
         except Permanent as exc:
             self._say(
@@ -105,12 +114,15 @@ class OnCallInvites:
                 f"PagerDuty refused the on-call lookup ({exc.error}): the plan's "
                 "fixed responders only",
             )
+            self._show(number, REFUSED, error=exc.error)
             return
         found: dict[str, str] = {}
         missing: list[OnCallPerson] = []
         shown: list[OnCallPerson] = []
+        on_board: list[tuple[OnCallPerson, str | None]] = []
         for person in people:
             chat_id = found.get(person.email) or self._person_by_email(person.email)
+            on_board.append((person, chat_id))
             if chat_id is None:
                 missing.append(person)
                 continue
@@ -120,6 +132,18 @@ class OnCallInvites:
         if failures:
             log.info("on_call_invite_failed", incident=number, failures=failures)
         self._say(job, number, "on-call", describe(shown, missing))
+        self._show(number, FOUND, found=on_board)
+
+    def _show(
+        self,
+        number: int,
+        outcome: str,
+        *,
+        found: Sequence[tuple[OnCallPerson, str | None]] = (),
+        error: str | None = None,
+    ) -> None:
+        if self._board is not None and self._clock is not None:
+            self._board.record(number, outcome, now=self._clock.now(), found=found, error=error)
 
     def _say(self, job: ClaimedJob, number: int, what: str, text: str) -> None:
         self._notes.say(number, f"{job.kind}:{job.id}:{what}", text)

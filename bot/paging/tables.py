@@ -1,4 +1,5 @@
-"""The paging tables (migration 0011): PagerDuty webhooks seen, and the pages the bot sent.
+"""The paging tables (migrations 0011, 0012): PagerDuty webhooks seen, the pages the bot sent,
+and who was found on call for an incident (shown on its board).
 
 Uniqueness is the database's, as everywhere in the bot (bot/storage/models.py):
 ``pagerduty_webhook.webhook_id`` is unique, so a redelivered webhook (PagerDuty repeats
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UtcDateTime
@@ -64,4 +65,22 @@ class PageRow(SQLModel, table=True):
     # When it was last triggered: an acknowledgement only counts if it came after.
     triggered_at: datetime = _utc(nullable=False)
     created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class OnCallRow(SQLModel, table=True):
+    """What the on-call lookup of an incident found, for its board: one row per incident,
+    replaced by each later outcome (PagerDuty unreachable, then answering)."""
+
+    __tablename__ = "paging_on_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", unique=True)
+    # found | unreachable | refused | no-token (bot/paging/on_call_board.py words them)
+    outcome: str = Field(max_length=20)
+    # [{"target": "pagerduty:schedule/P…", "name", "email", "chat_id" (None: not in chat)}]
+    people: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    error: str | None = Field(default=None, max_length=300)
     updated_at: datetime = _utc(nullable=False)

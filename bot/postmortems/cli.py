@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.api.serialize import iso, json_value
 from bot.domain.types import MAX_ID, incident_key, parse_incident_key
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import StoredPostmortem
 from bot.storage.db import Database
 
@@ -54,8 +54,8 @@ def run_postmortem(args: argparse.Namespace, db: Database) -> int:
         print(f"{PROG}: --version: a whole number from 1 to {MAX_ID}", file=sys.stderr)
         return 2
     with db.session() as session:
-        found = store.get_postmortem(session, number, args.version)
-        versions = store.versions(session, number)
+        found = versions_store.get_postmortem(session, number, args.version)
+        versions = versions_store.versions(session, number)
     if found is None:
         which = f" v{args.version}" if args.version is not None else ""
         print(f"{PROG}: no post-mortem{which} of {incident_key(number)}", file=sys.stderr)

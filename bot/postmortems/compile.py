@@ -13,7 +13,6 @@ timeline entries) is defused before it reaches the template (see :func:`inline`)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,10 +25,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.domain.clock import in_zone
 from bot.domain.deadlines import deadline_of
+from bot.domain.durations import readable_duration as format_duration
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
 from bot.domain.plan import Plan
+from bot.domain.records import is_user_id
 from bot.domain.types import Role, Step, StepState
-from bot.postmortems.durations import Durations, compute_durations, done_at, format_duration
+from bot.postmortems.durations import Durations, compute_durations, done_at
 from bot.postmortems.impact import impact_facts, impact_rows
 from bot.postmortems.model import NOTE_FIELDS, ActionItem, Postmortem, ReviewNotes
 from bot.postmortems.text import MISSING, inline, paragraph
@@ -38,7 +39,6 @@ from bot.resources import TEMPLATES_DIR
 
 TEMPLATE_NAME = "postmortem.md.j2"
 NOT_WRITTEN = "_Not written yet._"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _STATE_LABEL = {
     StepState.PENDING: "pending",
     StepState.IN_PROGRESS: "in progress",
@@ -63,15 +63,15 @@ class _People:
     """Names for user ids; ``Alice Wang (U01ALICE)`` when a name is known."""
 
     def __init__(self, names: Mapping[str, str]) -> None:
-        self._names = names
+        self.names = names
 
     def short(self, actor: str | None) -> str:
         if not actor:
             return MISSING
-        return inline(self._names.get(actor) or actor)
+        return inline(self.names.get(actor) or actor)
 
     def full(self, user_id: str) -> str:
-        name = self._names.get(user_id)
+        name = self.names.get(user_id)
         return f"{inline(name)} ({user_id})" if name else user_id
 
 
@@ -152,7 +152,7 @@ def _people_rows(
             steps.setdefault(record.completed_by, []).append(str(step.number))
     entries: dict[str, int] = {}
     for entry in timeline:
-        if _USER_ID.match(entry.actor):
+        if is_user_id(entry.actor):
             entries[entry.actor] = entries.get(entry.actor, 0) + 1
     owners: dict[str, int] = {}
     for item in action_items:
@@ -190,9 +190,16 @@ def _timeline_lines(timeline: Sequence[TimelineEntry], tz: ZoneInfo, people: _Pe
             actor = actors[entry.actor] = people.short(entry.actor)
         lines.append(
             f"- `{local.hour:02d}:{local.minute:02d}:{local.second:02d}` "
-            f"{actor} — {inline(entry.text)}"
+            f"{actor} — {_said(entry, people)}"
         )
     return lines
+
+
+def _said(entry: TimelineEntry, people: _People) -> str:
+    """What an entry says, people by name (else id): names are outside text too."""
+    if not entry.said.people():
+        return inline(entry.text)
+    return inline(entry.said.render(lambda user: people.names.get(user) or user))
 
 
 def _monitoring(snapshot: IncidentSnapshot, clock: _Clock) -> str:
@@ -353,7 +360,11 @@ def compile_postmortem(
             for step in Step
         },
         "people": sorted(
-            {*s.roles.values(), *(e.actor for e in timeline if _USER_ID.match(e.actor))}
+            {
+                *s.roles.values(),
+                *(e.actor for e in timeline if is_user_id(e.actor)),
+                *(p for e in timeline for p in e.said.people()),
+            }
         ),
         "action_items": {
             "open": sum(1 for i in action_items if not i.done),

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.types import Step, StepState
-from bot.postmortems.text import MISSING
 
 
 @dataclass(frozen=True)
@@ -58,20 +57,3 @@ def compute_durations(snapshot: IncidentSnapshot) -> Durations:
         resolve=_between(opened, resolved),
         total=_between(opened, snapshot.closed_at or snapshot.resolved_at),
     )
-
-
-def format_duration(delta: timedelta | None) -> str:
-    """``45s``, ``4m 05s``, ``1h 35m``, ``2d 3h 10m``; ``—`` when unknown."""
-    if delta is None:
-        return MISSING
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.api.routes import bearer_guard, sees_private
 from bot.domain.types import MAX_ID, incident_key, parse_id, parse_incident_key
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import StoredPostmortem
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -31,7 +31,7 @@ def postmortem_routes(
             incident = repo.get_row(session, number)
             if incident is None or (incident.private and not private_ok):
                 return None  # a private incident's only for the private token (bot.api)
-            return store.get_postmortem(session, number, version)
+            return versions_store.get_postmortem(session, number, version)
 
     async def markdown(request: Request) -> Response:
         number = parse_incident_key(str(request.path_params["incident_id"]))

@@ -14,16 +14,21 @@ from sqlmodel import Session
 from bot.domain import lifecycle
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
-from bot.domain.lifecycle import Change, CommandRefused, TimelineNote
+from bot.domain.lifecycle import Change, CommandRefused, Reply, TimelineNote
 from bot.domain.plan import Plan
-from bot.domain.types import IncidentStatus, incident_key
+from bot.domain.records import Person, is_user_id, said
+from bot.domain.types import IncidentStatus, Step, StepState, incident_key
+from bot.incidents import timeline
 from bot.incidents.service import IncidentService
-from bot.postmortems import store
+from bot.notifications.store import approved_count
+from bot.postmortems import actions_store, notes_store, versions_store
 from bot.postmortems.compile import compile_postmortem
 from bot.postmortems.model import ActionItem, NewActionItem, ReviewNotes, StoredPostmortem
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
+from bot.storage.models import IncidentRow
+from bot.storage.timeline import actors_and_people
 
 UPLOAD_POSTMORTEM = "upload_postmortem"  # outbox job kind: file + summary in the channel
 REFRESH_SUMMARY = "postmortem_refresh_summary"  # the summary says who published, no button
@@ -39,7 +44,9 @@ def publish_command(
 
     def command(incident: IncidentSnapshot, actor: str, at: datetime) -> Change:
         reply = f"Post-mortem v{version} is published."
-        noted = (TimelineNote("step", f"published post-mortem v{version}"),) if first else ()
+        published = said(f"published post-mortem v{version}")
+        facts = {"step": Step.REVIEW.value, "state": StepState.DONE.value, "version": version}
+        noted = (TimelineNote("step", published, facts=facts),) if first else ()
         if incident.status is IncidentStatus.CLOSED:
             return Change(timeline=noted, reply=reply)
         change = lifecycle.mark_reviewed(incident, actor, at, f"post-mortem v{version} published")
@@ -54,8 +61,13 @@ def _user_ids(incident: IncidentSnapshot, actors: Iterable[str]) -> list[str]:
     found = [*incident.roles.values()]
     for record in incident.steps:
         found += [u for u in (record.started_by, record.completed_by) if u]
-    found += [a for a in actors if a[:1] in ("U", "W") and a.isalnum() and a.isupper()]
+    found += [a for a in actors if is_user_id(a)]
     return list(dict.fromkeys(found))
+
+
+def _lock(session: Session, number: int) -> IncidentRow | None:
+    """The incident row, locked: numbering and publishing queue behind each other."""
+    return repo.get_row(session, number, for_update=True)
 
 
 class PostmortemService:
@@ -78,23 +90,23 @@ class PostmortemService:
     # -- reads ---------------------------------------------------------------------------
     def notes(self, number: int) -> ReviewNotes | None:
         with self._db.session() as session:
-            return store.get_notes(session, number)
+            return notes_store.get_notes(session, number)
 
     def action_items(self, number: int) -> list[ActionItem]:
         with self._db.session() as session:
-            return store.action_items(session, number)
+            return actions_store.action_items(session, number)
 
     def open_action_items(self) -> list[tuple[int, ActionItem]]:
         with self._db.session() as session:
-            return store.open_action_items(session)
+            return actions_store.open_action_items(session)
 
     def get(self, number: int, version: int | None = None) -> StoredPostmortem | None:
         with self._db.session() as session:
-            return store.get_postmortem(session, number, version)
+            return versions_store.get_postmortem(session, number, version)
 
     def versions(self, number: int) -> list[int]:
         with self._db.session() as session:
-            return store.versions(session, number)
+            return versions_store.versions(session, number)
 
     # -- the review ----------------------------------------------------------------------
     def submit_review(
@@ -107,9 +119,9 @@ class PostmortemService:
         """Store the form's notes and action items, then compile the next version."""
         now = self._clock.now()
         with self._db.session() as session:
-            if store.lock_incident(session, number) is None:
+            if _lock(session, number) is None:
                 raise CommandRefused(f"There is no incident {incident_key(number)}.")
-            store.upsert_notes(session, number, notes, by=actor, at=now)
+            notes_store.upsert_notes(session, number, notes, by=actor, at=now)
             for new in new_items:
                 self._add_item(session, number, actor, new, now)
         return self.compile(number, actor)
@@ -120,37 +132,34 @@ class PostmortemService:
             incident = repo.snapshot(session, number)
             if incident is None:
                 raise CommandRefused(f"There is no incident {incident_key(number)}.")
-            actors = store.timeline_actors(session, number)
-            owners = {i.owner for i in store.action_items(session, number) if i.owner}
-        # Slack lookups happen outside the transaction, which holds the incident row.
+            actors = actors_and_people(session, number)
+            owners = {i.owner for i in actions_store.action_items(session, number) if i.owner}
+        # Platform lookups happen outside the transaction, which holds the incident row.
         names = self._names(_user_ids(incident, [*sorted(actors), *sorted(owners)]))
         now = self._clock.now()
         with self._db.session() as session:
-            row = store.lock_incident(session, number)
+            row = _lock(session, number)
             assert row is not None and row.id is not None
             incident = repo.to_snapshot(session, row)
-            version = store.next_version(session, number)
+            version = versions_store.next_version(session, number)
             postmortem = compile_postmortem(
                 incident,
                 repo.timeline_of(session, number),
-                store.get_notes(session, number),
-                store.action_items(session, number),
-                store.notifications_sent(session, number),
+                notes_store.get_notes(session, number),
+                actions_store.action_items(session, number),
+                approved_count(session, number),
                 self._plan,
                 version=version,
                 compiled_at=now,
                 compiled_by=actor,
                 names=names,
             )
-            stored = store.add_postmortem(session, number, version, postmortem, by=actor, at=now)
-            store.add_timeline_entry(
-                session,
-                number,
-                at=now,
-                actor=actor,
-                kind="postmortem",
-                text=f"compiled post-mortem v{version}",
+            stored = versions_store.add_postmortem(
+                session, number, version, postmortem, by=actor, at=now
             )
+            compiled = said(f"compiled post-mortem v{version}")
+            note = TimelineNote("postmortem", compiled, announce=False, facts={"version": version})
+            timeline.write(session, number, at=now, actor=actor, note=note)
             jobs.enqueue(
                 session,
                 UPLOAD_POSTMORTEM,
@@ -164,20 +173,20 @@ class PostmortemService:
 
     def publish(
         self, number: int, version: int, actor: str, summary: tuple[str, str] | None = None
-    ) -> str:
+    ) -> Reply:
         """Publish a version (the summary message's button); the reply for ``actor``.
         ``summary``: the channel and ts of the message clicked, updated to say who published.
 
         Who published is decided under the incident row lock, which compiling a version
         takes too: two clicks at once publish once, and a version replaced meanwhile is
-        refused. The step change follows in its own transaction; it is idempotent, so a
-        repeated click repairs one that a crash in between had lost.
+        refused. The step change is stored in the same transaction (one unit of work):
+        publishing and step 6 commit together or not at all.
         """
         now = self._clock.now()
         with self._db.session() as session:
-            row = store.lock_incident(session, number)
-            chosen = store.get_postmortem(session, number, version)
-            newest = store.get_postmortem(session, number)
+            row = _lock(session, number)
+            chosen = versions_store.get_postmortem(session, number, version)
+            newest = versions_store.get_postmortem(session, number)
             if row is None or chosen is None or newest is None:
                 raise CommandRefused(f"{incident_key(number)} has no post-mortem v{version}.")
             if chosen.published_at is None:
@@ -185,9 +194,7 @@ class PostmortemService:
                     raise CommandRefused(
                         f"v{version} was replaced by v{newest.version}: publish the newest version."
                     )
-                # Refuses here, before anything is stored, what the step change would refuse.
-                publish_command(version, first=True)(repo.to_snapshot(session, row), actor, now)
-                store.mark_published(session, chosen.id, by=actor, at=now)
+                versions_store.mark_published(session, chosen.id, by=actor, at=now)
                 if summary is not None:
                     channel_id, ts = summary
                     jobs.enqueue(
@@ -198,21 +205,24 @@ class PostmortemService:
                         incident_id=number,
                         payload={"postmortem_id": chosen.id, "channel_id": channel_id, "ts": ts},
                     )
-        first = chosen.published_at is None
-        if first and summary is not None:
+            first = chosen.published_at is None
+            command = publish_command(version, first=first)
+            # A refusal here (the step change's) rolls the publishing back with it.
+            applied = self._incidents.apply_in(
+                session, number, actor, lambda snap, at: command(snap, actor, at)
+            )
+        if first or applied.change.changed:
             self._on_enqueued()
-        applied = self._incidents.apply(
-            number, actor, lambda snap, at: publish_command(version, first=first)(snap, actor, at)
-        )
         if not first:
-            return f"Post-mortem v{version} was already published by <@{chosen.published_by}>."
+            by = Person(chosen.published_by) if chosen.published_by else "someone"
+            return said(f"Post-mortem v{version} was already published by ", by, ".")
         return applied.change.reply or f"Post-mortem v{version} is published."
 
     # -- action items --------------------------------------------------------------------
     def add_action(self, number: int, actor: str, new: NewActionItem) -> tuple[ActionItem, bool]:
         now = self._clock.now()
         with self._db.session() as session:
-            if store.lock_incident(session, number) is None:
+            if _lock(session, number) is None:
                 raise CommandRefused(f"There is no incident {incident_key(number)}.")
             result = self._add_item(session, number, actor, new, now)
         self._on_enqueued()
@@ -221,34 +231,27 @@ class PostmortemService:
     def _add_item(
         self, session: Session, number: int, actor: str, new: NewActionItem, now: datetime
     ) -> tuple[ActionItem, bool]:
-        item, added = store.add_action_item(session, number, new, by=actor, at=now)
+        item, added = actions_store.add_action_item(session, number, new, by=actor, at=now)
         if added:
-            text = f"added action item {item.number}: {item.text}"
-            mentions: tuple[str, ...] = ()
+            due = item.due.isoformat() if item.due else None
             if item.owner:
-                text += f" (owner <@{item.owner}>"
-                text += f", due {item.due.isoformat()})" if item.due else ")"
-                mentions = (item.owner,)
-            elif item.due:
-                text += f" (due {item.due.isoformat()})"
-            store.add_timeline_entry(
-                session,
-                number,
-                at=now,
-                actor=actor,
-                kind="action",
-                text=text,
-                mentions=mentions,
-                announce=True,
-            )
+                then = said(" (owner ", Person(item.owner), f", due {due})" if due else ")")
+            else:
+                then = said(f" (due {due})" if due else "")
+            sentence = said(f"added action item {item.number}: {item.text}", then)
+            facts = {"item": item.number, "owner": item.owner, "due": due}
+            note = TimelineNote("action", sentence, facts=facts)
+            timeline.write(session, number, at=now, actor=actor, note=note)
         return item, added
 
     def complete_action(self, number: int, actor: str, item_number: int) -> tuple[ActionItem, bool]:
         now = self._clock.now()
         with self._db.session() as session:
-            if store.lock_incident(session, number) is None:
+            if _lock(session, number) is None:
                 raise CommandRefused(f"There is no incident {incident_key(number)}.")
-            result = store.complete_action_item(session, number, item_number, by=actor, at=now)
+            result = actions_store.complete_action_item(
+                session, number, item_number, by=actor, at=now
+            )
             if result is None:
                 raise CommandRefused(
                     f"{incident_key(number)} has no action item {item_number}. "
@@ -256,15 +259,9 @@ class PostmortemService:
                 )
             item, changed = result
             if changed:
-                store.add_timeline_entry(
-                    session,
-                    number,
-                    at=now,
-                    actor=actor,
-                    kind="action",
-                    text=f"completed action item {item.number}: {item.text}",
-                    announce=True,
-                )
+                done = said(f"completed action item {item.number}: {item.text}")
+                note = TimelineNote("action", done, facts={"item": item.number, "done": True})
+                timeline.write(session, number, at=now, actor=actor, note=note)
         if changed:
             self._on_enqueued()
         return item, changed

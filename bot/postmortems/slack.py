@@ -34,6 +34,7 @@ from bot.slack.command_parser import ParsedCommand, mentioned_users, to_plain
 from bot.slack.command_table import HelpLine, HelpSection, Invocation
 from bot.slack.interactions import Accept, Click, FormAnswer, Refuse, Submission
 from bot.slack.replies import InIncident
+from bot.slack.text import MENTION
 from bot.slack.views import SlackMessage, metadata_number
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ ACTIONS_USAGE = (
     "`/oor actions` lists action items; in an incident channel: "
     "`/oor actions add <text> [@owner] [YYYY-MM-DD]`, `/oor actions done <n>`."
 )
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_MENTION = MENTION
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

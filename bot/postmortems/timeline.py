@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.event_tally import EventTally, event_headline, tally_sentence
 from bot.domain.incident import TimelineEntry
+from bot.domain.records import said
 
 # A run shorter than this stays as it is: two lines are as short as their summary.
 MIN_RUN = 3
@@ -60,7 +61,8 @@ def _summary(run: list[TimelineEntry], tz: ZoneInfo) -> TimelineEntry:
     )
     actors = {e.actor for e in run}
     actor = last.actor if len(actors) == 1 else "monitoring"
-    return TimelineEntry(at=last.at, actor=actor, kind="events", text=tally_sentence(tally, tz))
+    sentence = said(tally_sentence(tally, tz))
+    return TimelineEntry(at=last.at, actor=actor, kind="events", said=sentence)
 
 
 def fold_event_runs(timeline: Sequence[TimelineEntry], tz: ZoneInfo) -> list[TimelineEntry]:

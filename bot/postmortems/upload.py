@@ -14,7 +14,7 @@ import structlog
 
 from bot.chat.port import ChatMessage, ChatPlatform, Once, SharedFile
 from bot.outbox.outcomes import NotReady, Permanent
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import SUMMARY_MESSAGE, StoredPostmortem, SummaryMessage
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -36,7 +36,7 @@ class PostmortemJobs:
     def _load(self, job: ClaimedJob) -> tuple[StoredPostmortem, str, str]:
         postmortem_id = int(job.payload["postmortem_id"])
         with self._db.session() as session:
-            stored = store.postmortem_by_id(session, postmortem_id)
+            stored = versions_store.postmortem_by_id(session, postmortem_id)
             incident = repo.snapshot(session, stored.incident_number) if stored else None
         if stored is None or incident is None:
             raise Permanent(job.kind, f"post-mortem {postmortem_id} not found")
@@ -56,7 +56,7 @@ class PostmortemJobs:
             )
             file_id = self._platform.share_file(channel_id, file, once=once)
             with self._db.session() as session:
-                store.set_file_id(session, stored.id, file_id)
+                versions_store.set_file_id(session, stored.id, file_id)
         self._platform.post(channel_id, summary_message(stored, title), once=once)
 
     def refresh_summary(self, job: ClaimedJob) -> None:

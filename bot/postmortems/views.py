@@ -26,9 +26,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.durations import readable_duration as format_duration
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.types import parse_id
-from bot.postmortems.durations import format_duration
 from bot.postmortems.model import (
     NOTE_FIELDS,
     ActionItem,

@@ -23,8 +23,11 @@ from bot.chat.port import ChatMessage, ChatPlatform, Once, Room, RoomClosed
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
+from bot.domain.records import TimelineNote, said
+from bot.incidents import timeline
 from bot.incidents.job_kinds import JobKind
-from bot.incidents.room_setup import MAX_NAME_ATTEMPTS
+from bot.incidents.room_setup import BOT, MAX_NAME_ATTEMPTS
+from bot.incidents.timeline import notice_payload
 from bot.outbox.outcomes import Permanent
 from bot.privacy.service import LEAVE_ROOM, MOVE_ROOM
 from bot.storage import incidents as repo
@@ -135,14 +138,9 @@ class RoomMoves:
             row.updated_at = now
             session.add(row)
             kind = "private" if private else "public"
-            repo.add_timeline(
-                session,
-                number,
-                at=now,
-                actor="oor-bot",
-                kind="channel",
-                text=f"Incident moved to a new {kind} channel #{room.name}",
-            )
+            moved = said(f"Incident moved to a new {kind} channel #{room.name}")
+            note = TimelineNote("channel", moved, announce=False)
+            timeline.write(session, number, at=now, actor=BOT, note=note)
         log.info("incident_room_moved", incident=number, private=private)
 
     def leave_room(self, job: ClaimedJob) -> None:
@@ -150,7 +148,8 @@ class RoomMoves:
         private = bool(job.payload.get("private"))
         incident = self._incident(job)
         text = leave_note(incident.key, private, str(job.payload.get("new_name", "")))
-        note = ChatMessage(messages.NOTICE, text, {"text": text, "kind": "status"})
+        payload = notice_payload(None, "status", said(text))
+        note = ChatMessage(messages.NOTICE, text, payload)
         # Archived already (by an earlier attempt, or by hand): nothing more to tell.
         with suppress(RoomClosed):
             self._platform.post(room, note, once=Once.for_job(job))

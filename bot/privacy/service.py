@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from bot.domain.clock import Clock
 from bot.domain.lifecycle import CommandRefused
+from bot.domain.records import TimelineNote, said
 from bot.domain.types import IncidentStatus, incident_key
+from bot.incidents import timeline
 from bot.storage import incidents as repo
 from bot.storage import jobs
 from bot.storage.db import Database
@@ -66,7 +68,9 @@ class PrivacyService:
                 if private
                 else "made the incident public again: it moves to a new public channel"
             )
-            repo.add_timeline(session, number, at=now, actor=actor, kind="privacy", text=text)
+            # Not announced: the old room gets its own note just before it is archived.
+            note = TimelineNote("privacy", said(text), announce=False)
+            timeline.write(session, number, at=now, actor=actor, note=note)
             jobs.enqueue(
                 session,
                 MOVE_ROOM,

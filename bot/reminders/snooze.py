@@ -2,8 +2,9 @@
 
 The snooze pushes the step's deadline to ``until`` (see :mod:`bot.domain.deadlines`); the
 latest snooze wins. The incident row is locked first, as every change to an incident is,
-so two clicks at once queue instead of racing on the insert; the incident's next-due time
-moves with the snooze in the same transaction.
+so two clicks at once queue instead of racing on the insert. The timeline entry, its notice
+and the incident's next-due time go through :meth:`IncidentService.apply_in` in the
+snooze's own transaction, as every other change to an incident does.
 """
 
 from __future__ import annotations
@@ -11,17 +12,50 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.clock import Clock
-from bot.domain.lifecycle import CommandRefused
+from sqlmodel import Session
+
+from bot.domain.clock import Clock, local_time
+from bot.domain.incident import IncidentSnapshot
+from bot.domain.lifecycle import Change, CommandRefused, TimelineNote
 from bot.domain.plan import Plan
+from bot.domain.records import said
 from bot.domain.types import IncidentStatus, Step, StepState
-from bot.incidents.job_kinds import JobKind
+from bot.incidents.service import IncidentService
 from bot.reminders.scan import step_label
-from bot.slack.text import local_time
 from bot.storage import incidents as repo
-from bot.storage import jobs, next_due
 from bot.storage.db import Database
-from bot.storage.models import SnoozeRow, StepRow, TimelineRow
+from bot.storage.models import SnoozeRow
+
+
+def snooze_command(
+    step: Step, until: datetime, plan: Plan
+) -> Callable[[IncidentSnapshot, datetime], Change]:
+    """The snooze's entry in the timeline, announced; refused when there is nothing to
+    snooze (closed incident, step finished)."""
+
+    def command(incident: IncidentSnapshot, _at: datetime) -> Change:
+        if incident.status is IncidentStatus.CLOSED:
+            raise CommandRefused(f"{incident.key} is closed; there is nothing to snooze.")
+        if incident.step(step).state not in (StepState.PENDING, StepState.IN_PROGRESS):
+            raise CommandRefused(f"{step_label(step)} is already finished; nothing to snooze.")
+        label = step_label(step, capital=False)
+        sentence = said(f"snoozed the reminder for {label} until {local_time(until, plan.tz)}")
+        facts = {"step": step.value, "until": until.isoformat()}
+        return Change(timeline=(TimelineNote("reminder", sentence, facts=facts),))
+
+    return command
+
+
+def _upsert_snooze(
+    session: Session, number: int, step: Step, user: str, until: datetime, now: datetime
+) -> None:
+    snooze = session.get(SnoozeRow, (number, step.value))
+    if snooze is None:
+        snooze = SnoozeRow(
+            incident_id=number, step=step.value, until=until, snoozed_by=user, snoozed_at=now
+        )
+    snooze.until, snooze.snoozed_by, snooze.snoozed_at = until, user, now
+    session.add(snooze)
 
 
 def snooze_step(
@@ -39,42 +73,15 @@ def snooze_step(
 
     :class:`CommandRefused` when there is nothing to snooze (closed incident, step done).
     """
+    incidents = IncidentService(db, clock, on_enqueued, plan=plan)
     now = clock.now()
     until = now + timedelta(minutes=minutes)
     with db.session() as session:
-        row = repo.get_row(session, number, for_update=True)
-        if row is None:
+        if repo.get_row(session, number, for_update=True) is None:
             raise CommandRefused(f"There is no incident OOR-{number}.")
-        if row.status == IncidentStatus.CLOSED.value:
-            raise CommandRefused(f"OOR-{number} is closed; there is nothing to snooze.")
-        step_row = session.get(StepRow, (number, step.value))
-        if step_row is None or step_row.state not in (
-            StepState.PENDING.value,
-            StepState.IN_PROGRESS.value,
-        ):
-            raise CommandRefused(f"{step_label(step)} is already finished; nothing to snooze.")
-        snooze = session.get(SnoozeRow, (number, step.value))
-        if snooze is None:
-            snooze = SnoozeRow(
-                incident_id=number, step=step.value, until=until, snoozed_by=user, snoozed_at=now
-            )
-        snooze.until, snooze.snoozed_by, snooze.snoozed_at = until, user, now
-        session.add(snooze)
-        label = step_label(step, capital=False)
-        text = f"snoozed the reminder for {label} until {local_time(until, plan.tz)}"
-        entry = TimelineRow(
-            incident_id=number, at=now, actor=user, kind="reminder", text=text, data={}
-        )
-        session.add(entry)
-        session.flush()
-        next_due.refresh(session, plan, row)
-        jobs.enqueue(
-            session,
-            JobKind.POST_NOTICE,
-            now=now,
-            dedup_key=f"{JobKind.POST_NOTICE}:{number}:timeline:{entry.id}",
-            incident_id=number,
-            payload={"actor": user, "text": text, "mentions": [], "kind": "reminder"},
-        )
+        # Stored first, so the next-due time the change computes sees it; a refusal from
+        # the command rolls it back with everything else.
+        _upsert_snooze(session, number, step, user, until, now)
+        incidents.apply_in(session, number, user, snooze_command(step, until, plan))
     on_enqueued()
     return until

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
+from bot.domain.durations import readable_duration
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.types import Step, parse_id
 from bot.reminders.messages import ESCALATION, ESCALATION_DM, REMINDER, Overdue
 from bot.reminders.scan import step_label
 from bot.slack.platform import SlackRenderers
-from bot.slack.text import channel_link, duration, escape, local_time, mention, truncate
+from bot.slack.text import channel_link, escape, local_time, mention, truncate
 from bot.slack.views import SlackMessage
 
 ACTIONS_BLOCK_ID = "reminder_actions"
@@ -52,7 +53,7 @@ def parse_button_value(value: str) -> tuple[int, Step] | None:
 def overdue_text(step: Step, deadline_at: datetime, now: datetime, tz: ZoneInfo) -> str:
     """``Step 2 record the problem (记录问题) is overdue by 3m (due 12:45 UTC+8)``."""
     late = now - deadline_at
-    by = f" by {duration(late)}" if late >= timedelta(minutes=1) else ""
+    by = f" by {readable_duration(late)}" if late >= timedelta(minutes=1) else ""
     due = local_time(
         deadline_at, tz, with_date=deadline_at.astimezone(tz).date() != now.astimezone(tz).date()
     )

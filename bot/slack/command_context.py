@@ -13,19 +13,21 @@ from datetime import datetime
 
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused
+from bot.domain.records import Sentence
 from bot.domain.types import looks_like_incident_key, parse_incident_key
 from bot.incidents.service import IncidentService
 from bot.slack.authorizer import Authorizer
 from bot.slack.command_parser import ParsedCommand
 from bot.slack.command_table import Invocation
 from bot.slack.gateway import SlackGateway
+from bot.slack.text import reply_text
 from bot.slack.views import SlackMessage
 
 StepCommand = Callable[[IncidentSnapshot, str, datetime], Change]
 
 
-def reply(text: str) -> SlackMessage:
-    return SlackMessage(text=text)
+def reply(text: str | Sentence) -> SlackMessage:
+    return SlackMessage(text=reply_text(text))
 
 
 class CommandContext:

@@ -62,7 +62,7 @@ class CommandHandlers:
                 raise CommandRefused(f"`/oor {command.typed}` is not a command. Try `/oor help`.")
             return handler(command, inv)
         except CommandRefused as refused:
-            return reply(str(refused))
+            return reply(refused.said)
 
     def help(self) -> SlackMessage:
         return help_message(self.table)

@@ -14,11 +14,21 @@ from typing import Any, TypeVar
 
 import structlog
 
-from bot.chat.port import ChatMessage, Once, People, Room, RoomClosed, SharedFile
+from bot.chat.port import (
+    ChatMessage,
+    DisplayNames,
+    Once,
+    People,
+    Room,
+    RoomClosed,
+    SharedFile,
+)
+from bot.config import Settings
 from bot.domain.plan import ResponderRef
+from bot.metrics import Metrics
 from bot.slack.channels import ChannelIds, call_joining, find_channel
 from bot.slack.directory import Directory
-from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent
+from bot.slack.gateway import SlackCallError, SlackGateway, SlackPermanent, build_web_client
 from bot.slack.posting import find_shared_file, post_once
 from bot.slack.text import escape, truncate
 from bot.slack.views import SlackMessage
@@ -209,5 +219,24 @@ class SlackPlatform:
     def bot_person(self) -> str:
         return self._gateway.bot_user_id()
 
+    def room_link(self, room: str) -> str | None:
+        # Slack's redirect to a channel: opens the app or the browser, on a phone too.
+        return f"https://slack.com/app_redirect?channel={room}"
+
     def display_name(self, person: str) -> str | None:
         return self._directory.real_name(person)
+
+
+def slack_display_names(settings: Settings) -> DisplayNames:
+    """People's names from the workspace for a command-line run (``incidents show
+    --names``): the bot's own directory and its cache, on a client of its own."""
+    assert settings.slack_bot_token is not None
+    gateway = SlackGateway(
+        build_web_client(
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_api_url,
+            settings.slack_timeout_seconds,
+        ),
+        Metrics(),
+    )
+    return DisplayNames(SlackPlatform(gateway, Directory(gateway), SlackRenderers()))

@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 from bot.chat import messages
+from bot.chat.board import BoardLines
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.plan import Plan
+from bot.domain.records import Sentence, is_user_id
 from bot.slack.platform import SlackRenderers
-from bot.slack.text import channel_link, escape, mention
+from bot.slack.text import channel_link, escape, mention, said_text
 from bot.slack.views import SlackMessage
 from bot.slack.views.status_board import build_status_board
 
@@ -28,21 +30,32 @@ SUMMARY_ICON = "📈"
 
 
 def notice_text(payload: dict[str, Any]) -> str:
-    """The one-line channel message for a timeline entry: outside text escaped, only the
-    actor and the users the bot itself named become mentions (written ``@U…`` or, in
-    older entries, ``<@U…>``)."""
+    """The one-line channel message for a timeline entry: its sentence with outside text
+    escaped and the people it names as mentions, after the actor's mention."""
+    parts = payload.get("said")
+    if isinstance(parts, list):
+        text = said_text(Sentence.from_json(parts))
+    else:  # a notice queued before records: its text, with the users it listed as mentions
+        text = _legacy_text(payload)
+    icon = NOTICE_ICONS.get(str(payload.get("kind", "")), "•")
+    actor = payload.get("actor")
+    # A person acted: their mention first. A system (the bot, a pager) is not a person.
+    return f"{icon} {mention(str(actor))} {text}" if is_user_id(actor) else f"{icon} {text}"
+
+
+def _legacy_text(payload: dict[str, Any]) -> str:
     text = escape(str(payload.get("text", "")))
     named = [str(user) for user in payload.get("mentions", [])]
     if named:
         people = "|".join(re.escape(user) for user in named)
         pattern = rf"&lt;@({people})&gt;|(?<!\S)@({people})(?=[\s,.;:)]|$)"
         text = re.sub(pattern, lambda m: mention(m[1] or m[2]), text)
-    icon = NOTICE_ICONS.get(str(payload.get("kind", "")), "•")
-    actor = payload.get("actor")
-    return f"{icon} {mention(str(actor))} {text}" if actor else f"{icon} {text}"
+    return text
 
 
-def register_core_renderers(renderers: SlackRenderers, plan: Plan, clock: Clock) -> None:
+def register_core_renderers(
+    renderers: SlackRenderers, plan: Plan, clock: Clock, board_lines: BoardLines | None = None
+) -> None:
     def board(incident: IncidentSnapshot) -> SlackMessage:
         runbook = plan.for_type(incident.type).runbook_url
         return build_status_board(
@@ -51,6 +64,7 @@ def register_core_renderers(renderers: SlackRenderers, plan: Plan, clock: Clock)
             now=clock.now(),
             runbook_url=str(runbook) if runbook else None,
             partners=plan.partners_for(incident.type, incident.payment_method),
+            lines=board_lines(incident) if board_lines is not None else (),
         )
 
     def announcement(data: messages.Announcement) -> SlackMessage:

@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncRespond
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import CommandRefused
 from bot.slack.gateway import SlackFailure, SlackGateway
+from bot.slack.text import reply_text
 from bot.slack.views import SlackMessage
 
 log = structlog.get_logger(__name__)
@@ -68,7 +69,7 @@ async def run_in_thread(work: Work, what: str = "slack_handler") -> SlackMessage
     try:
         return await asyncio.to_thread(work)
     except CommandRefused as refused:
-        return SlackMessage(text=str(refused))
+        return SlackMessage(text=reply_text(refused.said))
     except Exception:
         log.exception(f"{what}_failed")
         return FAILED

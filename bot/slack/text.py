@@ -9,11 +9,10 @@ block. Only the bot's own markup (mentions it builds itself) stays unescaped.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from bot.domain.clock import in_zone, utc_offset_label
+from bot.domain.clock import local_time as local_time  # re-exported for the views
+from bot.domain.records import USER_ID_PATTERN, Sentence
 
 SECTION_TEXT_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -33,8 +32,24 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     return text[: max(0, limit - len(ellipsis))] + ellipsis
 
 
+# A mention as Slack sends it in a command's text: ``<@U123>`` or ``<@U123|bob>``.
+MENTION = re.compile(r"<@(" + USER_ID_PATTERN.pattern + r")(?:\|([^>]*))?>")
+
+
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
+
+
+def said_text(sentence: Sentence) -> str:
+    """A sentence of outside text and people, as Slack shows it: text escaped, people
+    as mentions (a timeline entry, a notice)."""
+    return sentence.render(mention, escape)
+
+
+def reply_text(reply: str | Sentence) -> str:
+    """A reply to the person acting: the bot's own words as written (they may carry
+    mrkdwn such as `code`), people as mentions."""
+    return reply if isinstance(reply, str) else reply.render(mention)
 
 
 def channel_link(channel_id: str) -> str:
@@ -66,25 +81,6 @@ def link_or_pointer(url: str, label: str, *, limit: int, full_link_at: str) -> s
     start = escape(truncate(url, 80))
     pointer = f"{escape(label)}: {start} (too long for a Slack link; the full link: {full_link_at})"
     return truncate(pointer, limit)
-
-
-def local_time(value: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:
-    if value is None:
-        return "—"
-    local = in_zone(value, tz)
-    fmt = "%Y-%m-%d %H:%M" if with_date else "%H:%M"
-    return f"{local.strftime(fmt)} {utc_offset_label(local)}"
-
-
-def duration(delta: timedelta) -> str:
-    """``1d 2h``, ``3h 5m``, ``12m``, ``40s``: the two largest units."""
-    seconds = int(max(0, delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
-    return " ".join(shown) or "0s"
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:

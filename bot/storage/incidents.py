@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from bot.domain.events import OorEvent
-from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
+from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -37,14 +37,17 @@ from bot.storage.models import (
     IncidentRow,
     RoleRow,
     StepRow,
-    TimelineRow,
 )
 from bot.storage.sql import insert_ignoring_conflicts
+
+# The timeline's writers and reader live in bot.storage.timeline; re-exported for callers.
+from bot.storage.timeline import add_timeline as add_timeline
+from bot.storage.timeline import insert_timeline as insert_timeline
+from bot.storage.timeline import timeline_of as timeline_of
 
 INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
 EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
 STEP: Table = StepRow.__table__  # type: ignore[attr-defined]
-TIMELINE: Table = TimelineRow.__table__  # type: ignore[attr-defined]
 
 
 def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
@@ -73,42 +76,6 @@ def record_board(session: Session, number: int, message_ref: str) -> str:
         row.board_ts = message_ref
         session.add(row)
     return row.board_ts
-
-
-def add_timeline(
-    session: Session,
-    incident_id: int,
-    *,
-    at: datetime,
-    actor: str,
-    kind: str,
-    text: str,
-    data: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        TimelineRow(
-            incident_id=incident_id,
-            at=at,
-            actor=actor,
-            kind=kind,
-            text=text[:4000],
-            data=data or {},
-        )
-    )
-
-
-def timeline_of(session: Session, incident_id: int) -> list[TimelineEntry]:
-    """The incident's timeline, oldest first. Only the four columns an entry shows are read,
-    as plain rows: for 10,000 entries (a post-mortem), ORM objects with their JSON ``data``
-    cost several times the whole compile."""
-    rows = session.exec(
-        select(TimelineRow.at, TimelineRow.actor, TimelineRow.kind, TimelineRow.text)
-        .where(TimelineRow.incident_id == incident_id)
-        .order_by(col(TimelineRow.at), col(TimelineRow.id))
-    ).all()
-    return [
-        TimelineEntry(at=at, actor=actor, kind=kind, text=text) for at, actor, kind, text in rows
-    ]
 
 
 def step_record(row: StepRow | Row[Any]) -> StepRecord:
@@ -218,7 +185,6 @@ _SET_EVENT_RESULT = (
     .values(outcome=bindparam("outcome"), incident_id=bindparam("incident_id"))
 )
 _INSERT_STEPS = STEP.insert().returning(STEP.c.position)
-_INSERT_TIMELINE = TIMELINE.insert()
 
 
 @cache
@@ -346,20 +312,3 @@ def insert_steps(conn: Connection, incident_id: int) -> None:
         for position, step in enumerate(Step, start=1)
     ]
     conn.execute(_INSERT_STEPS, rows).all()
-
-
-def insert_timeline(
-    conn: Connection,
-    incident_id: int,
-    *,
-    at: datetime,
-    actor: str,
-    kind: str,
-    text: str,
-    data: dict[str, Any],
-) -> None:
-    params = {
-        "incident_id": incident_id, "at": at, "actor": actor, "kind": kind,
-        "text": text[:4000], "data": data,
-    }  # fmt: skip
-    conn.execute(_INSERT_TIMELINE, params)

@@ -317,3 +317,17 @@ def pending_counts(session: Bind) -> dict[str, int]:
         select(JOB.c.kind, func.count()).where(JOB.c.state == PENDING).group_by(JOB.c.kind)
     ).all()
     return {kind: int(n) for kind, n in rows}
+
+
+def pending_for_incident(session: Bind, incident_id: int, *, besides: int) -> int:
+    """An incident's jobs still to run other than job ``besides`` (parked ones not
+    counted: they wait for a person)."""
+    count = session.execute(
+        select(func.count()).where(
+            JOB.c.incident_id == incident_id,
+            JOB.c.state == PENDING,
+            JOB.c.needs_attention.is_(False),
+            JOB.c.id != besides,
+        )
+    ).scalar()
+    return int(count or 0)

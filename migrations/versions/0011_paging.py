@@ -14,7 +14,7 @@ import bot.storage.types
 
 
 revision = '0011'
-down_revision = '0009'  # the lead re-chains it at merge
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """private incidents: incident.private and incident.privacy_round
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0013'
-down_revision = '0011'  # the lead re-chains it at merge
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,7 @@
     messages: $("#messages"),
     details: $("#details"),
     drill: $("#drill"),
+    pages: $("#pages"),
   };
   const dialog = $("#modal");
   const modalForm = $("#modal-form");
@@ -222,6 +223,18 @@
       const input = $("#command");
       input.value = chip.dataset.fill + " ";
       input.focus();
+      return;
+    }
+    const ack = event.target.closest("button[data-pd-ack]");
+    if (ack && !ack.disabled) {
+      // "From the phone": the emulated PagerDuty sends the bot a signed webhook.
+      ack.disabled = true;
+      const result = await post("/sandbox/api/pagerduty/acknowledge", {
+        page: ack.dataset.pdAck,
+        user: S.user,
+      });
+      say($("#pages-status"), result.message || (result.ok ? "" : "Failed"), result.ok);
+      soon();
       return;
     }
     const button = event.target.closest("button[data-action-id]");

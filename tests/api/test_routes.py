@@ -14,8 +14,11 @@ from starlette.applications import Starlette
 
 from bot.api import queries, routes
 from bot.api.routes import api_routes
+from bot.domain import lifecycle
+from bot.domain.clock import ManualClock
 from bot.domain.plan import Plan
 from bot.domain.types import Role, Step, StepState
+from bot.incidents.service import IncidentService
 from bot.storage.db import Database
 from tests.api import (
     T0,
@@ -308,3 +311,22 @@ def test_stored_values_at_the_edges_do_not_fail_the_answer(
 def test_only_get(client: httpx.Client) -> None:
     assert client.post("/api/incidents", headers=AUTH).status_code == 405
     assert client.delete("/api/incidents/1", headers=AUTH).status_code == 405
+
+
+def test_the_timeline_names_people_as_ids_and_data_never_markup(
+    client: httpx.Client, db: Database, plan: Plan
+) -> None:
+    """A role given through the lifecycle reaches the API as ids plus typed parts: readers
+    outside Slack get no ``<@U…>`` to strip."""
+    number = open_incident(db, plan, "who", at=T0)
+    service = IncidentService(db, ManualClock(T0 + HOUR), lambda: None, plan=plan)
+    service.apply(
+        number, "U0ALICE", lambda s, t: lifecycle.assign(s, "U0ALICE", t, Role.TECH, "U0BOB")
+    )
+    body = client.get(f"/api/incidents/OOR-{number}", headers=AUTH)
+    assert "<@" not in body.text and "&lt;" not in body.text
+    (entry,) = [e for e in body.json()["timeline"] if e["kind"] == "role"]
+    assert entry["actor"] == "U0ALICE"
+    assert entry["text"] == "made U0BOB the tech lead"
+    assert entry["said"] == ["made ", {"person": "U0BOB"}, " the tech lead"]
+    assert entry["facts"] == {"role": "tech", "person": "U0BOB", "was": None}

@@ -11,6 +11,7 @@ import pytest
 
 from bot.api.serialize import incident_detail, incident_summary, iso, json_value
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
+from bot.domain.records import Person, said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -120,9 +121,16 @@ def test_summary_has_the_listed_fields_and_every_step_in_order() -> None:
 
 def test_detail_adds_facts_roles_steps_and_timeline() -> None:
     timeline = [
-        TimelineEntry(OPENED, "refund-monitor", "opened", "Incident opened"),
-        TimelineEntry(OPENED + timedelta(minutes=4), "U0ALICE", "step", "Rapid response done"),
-    ]
+        TimelineEntry(OPENED, "refund-monitor", "opened", said("Incident opened")),
+        TimelineEntry(
+            OPENED + timedelta(minutes=4), "U0ALICE", "step", said("Rapid response done")
+        ),
+        TimelineEntry(
+            OPENED + timedelta(minutes=5), "U0ALICE", "role",
+            said("made ", Person("U0BOB"), " the tech lead"),
+            {"role": "tech", "person": "U0BOB", "was": None},
+        ),
+    ]  # fmt: skip
     detail = incident_detail(_snapshot(), timeline)
     assert set(detail) >= SUMMARY_KEYS
     assert detail["details"] == {
@@ -161,11 +169,16 @@ def test_detail_adds_facts_roles_steps_and_timeline() -> None:
     }
     assert steps[1]["note"] == "facts came with the alert"
     assert steps[5]["state"] == "pending" and steps[5]["started_at"] is None
+    # People as ids and as typed parts: the API hands out data, never Slack markup.
     assert detail["timeline"] == [
         {"at": "2026-11-25T04:30:00Z", "actor": "refund-monitor", "kind": "opened",
-         "text": "Incident opened"},
+         "text": "Incident opened", "said": ["Incident opened"], "facts": {}},
         {"at": "2026-11-25T04:34:00Z", "actor": "U0ALICE", "kind": "step",
-         "text": "Rapid response done"},
+         "text": "Rapid response done", "said": ["Rapid response done"], "facts": {}},
+        {"at": "2026-11-25T04:35:00Z", "actor": "U0ALICE", "kind": "role",
+         "text": "made U0BOB the tech lead",
+         "said": ["made ", {"person": "U0BOB"}, " the tech lead"],
+         "facts": {"role": "tech", "person": "U0BOB", "was": None}},
     ]  # fmt: skip
     json.dumps(detail)
 

@@ -14,6 +14,7 @@ from bot.domain import lifecycle
 from bot.domain.facts import RecordedFacts
 from bot.domain.incident import IncidentSnapshot, StepRecord, initial_steps
 from bot.domain.lifecycle import Change, CommandRefused
+from bot.domain.records import Person, Sentence, said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -120,7 +121,8 @@ def test_acknowledging_twice_changes_nothing_and_names_who_did_it() -> None:
     snap = applied(incident(), lifecycle.acknowledge(incident(), ALICE, T1))
     change = lifecycle.acknowledge(snap, BOB, T2)
     assert_unchanged(change)
-    assert f"<@{ALICE}>" in change.reply
+    assert isinstance(change.reply, Sentence) and change.reply.people() == (ALICE,)
+    assert "<@" not in str(change.reply)
 
 
 def test_acknowledge_keeps_an_earlier_start() -> None:
@@ -264,7 +266,7 @@ def test_resolving_again_with_the_same_summary_changes_nothing() -> None:
     [("Something else", None), ("Switched to the backup channel", CauseCategory.NETWORK)],
 )
 def test_resolving_again_differently_is_refused(summary: str, cause: CauseCategory | None) -> None:
-    with pytest.raises(CommandRefused, match=f"already resolved by <@{ALICE}>.*reopen"):
+    with pytest.raises(CommandRefused, match=f"already resolved by {ALICE}.*reopen"):
         lifecycle.resolve(resolved(), BOB, T2, summary, cause)
 
 
@@ -349,21 +351,22 @@ def test_skip_needs_a_reason() -> None:
 
 
 # -- roles, severity, notes ---------------------------------------------------------------------
-def test_assign_names_the_new_and_previous_holder_as_mentions() -> None:
+def test_assign_names_the_new_and_previous_holder_as_people_not_markup() -> None:
     snap = incident(roles={Role.COMMANDER: ALICE})
     change = lifecycle.assign(snap, CAROL, T1, Role.COMMANDER, BOB)
     assert change.roles == {Role.COMMANDER: BOB}
     (note,) = change.timeline
     assert note.kind == "role"
-    assert note.text == f"made <@{BOB}> the commander (was <@{ALICE}>)"
-    assert note.mentions == (BOB, ALICE)
+    assert note.said == said("made ", Person(BOB), " the commander (was ", Person(ALICE), ")")
+    assert note.text == f"made {BOB} the commander (was {ALICE})"
+    assert note.facts == {"role": "commander", "person": BOB, "was": ALICE}
 
 
 def test_assign_a_free_role() -> None:
     change = lifecycle.assign(incident(), ALICE, T1, Role.TECH, BOB)
     assert change.roles == {Role.TECH: BOB}
-    assert change.timeline[0].text == f"made <@{BOB}> the tech lead"
-    assert change.timeline[0].mentions == (BOB,)
+    assert change.timeline[0].said == said("made ", Person(BOB), " the tech lead")
+    assert change.timeline[0].said.people() == (BOB,)
 
 
 def test_assigning_the_holder_again_changes_nothing() -> None:

@@ -18,6 +18,7 @@ from bot.domain.events import OorEvent, PaymentDetails
 from bot.domain.facts import RecordedFacts
 from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
+from bot.domain.records import Sentence
 from bot.domain.types import IncidentStatus, OorType, Role, Step, StepState
 from bot.incidents.ingest import IngestService, Outcome
 from bot.incidents.job_kinds import JobKind
@@ -130,12 +131,17 @@ def test_acknowledge_is_stored_with_a_notice_and_one_board_refresh(
     entry = timeline_rows(db, number)[-1]
     assert (entry.kind, entry.actor, entry.at) == ("step", ALICE, NOW)
     assert entry.text == applied.change.timeline[0].text
-    assert entry.data == {"mentions": []}
+    assert entry.data == {"step": "respond", "state": "done"}
 
     (notice,) = job_rows(db, JobKind.POST_NOTICE)
     assert notice.dedup_key == f"post_notice:{number}:timeline:{entry.id}"
     assert notice.incident_id == number and notice.run_after == NOW
-    assert notice.payload == {"actor": ALICE, "text": entry.text, "mentions": [], "kind": "step"}
+    assert notice.payload == {
+        "actor": ALICE,
+        "kind": "step",
+        "said": [entry.text],
+        "text": entry.text,
+    }
     (refresh,) = job_rows(db, JobKind.REFRESH_BOARD)
     assert refresh.incident_id == number
     assert wakes.count == 1
@@ -191,7 +197,7 @@ def test_record_merges_details_and_sets_columns(
     assert [e.kind for e in timeline_rows(db, number)][1:] == ["step", "record"]
 
 
-def test_assign_stores_the_role_and_the_mentions(
+def test_assign_stores_the_role_and_the_people_named_as_data(
     db: Database, plan: Plan, service: IncidentService
 ) -> None:
     number = open_incident(db, plan)
@@ -202,8 +208,10 @@ def test_assign_stores_the_role_and_the_mentions(
         roles = session.exec(select(RoleRow).where(RoleRow.incident_id == number)).all()
     assert [(r.role, r.user_id, r.assigned_by) for r in roles] == [("commander", BOB, CAROL)]
     entry = timeline_rows(db, number)[-1]
-    assert entry.kind == "role" and entry.data == {"mentions": [BOB, ALICE]}
-    assert job_rows(db, JobKind.POST_NOTICE)[-1].payload["mentions"] == [BOB, ALICE]
+    said = ["made ", {"person": BOB}, " the commander (was ", {"person": ALICE}, ")"]
+    assert entry.kind == "role" and entry.text == f"made {BOB} the commander (was {ALICE})"
+    assert entry.data == {"role": "commander", "person": BOB, "was": ALICE, "said": said}
+    assert job_rows(db, JobKind.POST_NOTICE)[-1].payload["said"] == said
 
 
 def test_resolve_and_close_store_status_and_summary(
@@ -233,7 +241,8 @@ def test_an_empty_change_writes_and_enqueues_nothing(
     before = everything(db)
     applied = service.apply(number, BOB, ack(BOB))
     assert not applied.change.changed
-    assert f"<@{ALICE}>" in applied.change.reply
+    assert isinstance(applied.change.reply, Sentence)
+    assert applied.change.reply.people() == (ALICE,)
     assert everything(db) == before  # not even updated_at
     assert wakes.count == 1
 

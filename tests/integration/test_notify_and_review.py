@@ -26,11 +26,11 @@ from sqlmodel import col, select
 
 from bot.app import create_app
 from bot.domain.clock import ManualClock, as_utc
+from bot.domain.durations import readable_duration as format_duration
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import NotifyChannel
 from bot.domain.types import Step
 from bot.notifications.views import APPROVE, EDIT, EDIT_CALLBACK_ID
-from bot.postmortems.durations import format_duration
 from bot.reminders import Reminders
 from bot.sandbox.emulator import Emulator, EmulatorServer
 from bot.slack.text import local_time

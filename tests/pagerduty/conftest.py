@@ -13,13 +13,13 @@ from bot.pagerduty.events import PagerDutyEvents
 from bot.pagerduty.pager import PagerDutyPager
 from bot.pagerduty.rest import PagerDutyRest
 from bot.sandbox.pagerduty import PagerDutyEmulator, PagerDutyServer
+from tests.sandbox.pagerduty.seed import seed_account
 
 # A Monday, 01:00 UTC: Alice's week on the "Primary" rotation (it turns at 09:00).
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 TOKEN = "pd-test-token"
 ROUTING_KEY = "a" * 32
 CARDS_KEY = "b" * 32
-WEEK = 7 * 24 * 3600
 ROUTES = {"system_crash": ROUTING_KEY, "payment_failure": CARDS_KEY}
 
 
@@ -35,25 +35,7 @@ def server(clock: ManualClock) -> Iterator[PagerDutyServer]:
 
 
 def seed(emu: PagerDutyEmulator) -> None:
-    """Alice and Bob rotate weekly on "Primary" (PSCHED1), Carol is level 2 of "Payments"
-    (PEPOL01); services "Payments" and "Cards" use that policy."""
-    emu.add_user("PALICE1", "Alice Martin", "alice@example.com")
-    emu.add_user("PBOB001", "Bob Durand", "bob@example.com")
-    emu.add_user("PCAROL1", "Carol Chen", "carol@example.com")
-    emu.add_schedule(
-        "PSCHED1",
-        "Primary",
-        layers=[
-            {
-                "users": ["PALICE1", "PBOB001"],
-                "start": "2026-11-02T09:00:00Z",
-                "rotation_turn_length_seconds": WEEK,
-            }
-        ],
-    )
-    emu.add_escalation_policy("PEPOL01", "Payments", [["PSCHED1"], ["PCAROL1"]])
-    emu.add_service("PSVC001", "Payments", "PEPOL01", ROUTING_KEY)
-    emu.add_service("PSVC002", "Cards", "PEPOL01", CARDS_KEY)
+    seed_account(emu, ROUTING_KEY, CARDS_KEY)
 
 
 @pytest.fixture

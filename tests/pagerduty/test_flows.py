@@ -134,7 +134,9 @@ def test_a_sev1_crash_pages_once_with_the_incident_s_dedup_key(
     assert page.summary == "OOR-1 [SEV1] System crash: Payments API down"
     assert page.custom_details is not None
     assert page.custom_details["incident"] == "OOR-1"
-    assert page.links == []  # the recorder's rooms have no links (Slack's do)
+    # The platform's web address of the room (ChatPlatform.room_link), for the phone app.
+    [link] = page.links
+    assert link["href"].startswith("https://chat.example/rooms/")
     # A second replica on the same database, and a restart: nothing pages again.
     replica = build(database_url, server, clock)
     assert replica.wiring is not None

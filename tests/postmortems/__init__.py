@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
+from bot.domain.records import said
 from bot.domain.types import (
     CauseCategory,
     IncidentStatus,
@@ -120,7 +121,9 @@ def sample_timeline() -> list[TimelineEntry]:
         (CLOSED, "U01ALICE", "status", "closed the incident with step 6 review (总结经验) still "
          "open"),
     ]  # fmt: skip
-    return [TimelineEntry(at=a, actor=who, kind=kind, text=text) for a, who, kind, text in rows]
+    return [
+        TimelineEntry(at=a, actor=who, kind=kind, said=said(text)) for a, who, kind, text in rows
+    ]
 
 
 def sample_notes() -> ReviewNotes:

@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bot.domain.durations import readable_duration as format_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord, TimelineEntry
 from bot.domain.plan import Plan
+from bot.domain.records import said
 from bot.domain.types import Step, StepState
 from bot.postmortems.compile import compile_postmortem
-from bot.postmortems.durations import compute_durations, format_duration
+from bot.postmortems.durations import compute_durations
 from bot.postmortems.impact import amounts_by_currency, impact_facts
 from bot.postmortems.model import ReviewNotes
 from tests.postmortems import (
@@ -89,9 +91,9 @@ def test_skipped_and_missing_steps_have_no_figure() -> None:
 def test_duration_format() -> None:
     assert format_duration(None) == "—"
     assert format_duration(timedelta(seconds=45)) == "45s"
-    assert format_duration(timedelta(minutes=4, seconds=5)) == "4m 05s"
+    assert format_duration(timedelta(minutes=4, seconds=5)) == "4m 5s"
     assert format_duration(timedelta(hours=1, minutes=35, seconds=59)) == "1h 35m"
-    assert format_duration(timedelta(days=2, hours=3, minutes=10)) == "2d 3h 10m"
+    assert format_duration(timedelta(days=2, hours=3, minutes=10)) == "2d 3h"
 
 
 def test_amounts_are_totalled_per_currency_never_mixed() -> None:
@@ -127,7 +129,7 @@ def test_document_shows_figures_in_the_plan_time_zone(plan: Plan) -> None:
     assert "**2026-11-26 (Thu)**" in md and "- `14:31:00` U01ALICE — closed the incident" in md
     assert "| Time to acknowledge (step 1) | 2m 40s |" in md
     assert "| Time to resolve (step 4) | 58m 30s |" in md
-    assert "| Total duration (opened → closed) | 1d 2h 0m |" in md
+    assert "| Total duration (opened → closed) | 1d 2h |" in md
     assert "| Amount affected | CNY 98,000.00 |" in md
     assert "| Customer notifications sent | 2 |" in md
     assert pm.facts["durations_seconds"]["acknowledge"] == 160
@@ -156,7 +158,7 @@ def test_missing_steps_and_notes_show_a_dash(plan: Plan) -> None:
 def test_outside_text_cannot_break_tables_or_inject_html(plan: Plan) -> None:
     snapshot = replace(sample_snapshot(), title="evil | <script>alert(1)</script>\nnext")
     notes = ReviewNotes(root_cause="<img src=x onerror=alert(1)> and **bold** stays")
-    timeline = [TimelineEntry(OPENED, "U01ALICE", "note", "a | b <b>")]
+    timeline = [TimelineEntry(OPENED, "U01ALICE", "note", said("a | b <b>"))]
     md = compile_postmortem(snapshot, timeline, notes, [], 0, plan).markdown
     assert "<script>" not in md and "<img" not in md and "<b>" not in md
     assert "# OOR-42 post-mortem: evil \\| &lt;script>alert(1)&lt;/script> next" in md

@@ -18,7 +18,8 @@ from bot.domain import lifecycle
 from bot.domain.clock import ManualClock
 from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
-from bot.domain.types import CauseCategory, Step, StepState
+from bot.domain.records import Sentence
+from bot.domain.types import CauseCategory, Role, Step, StepState
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.postmortems.model import NewActionItem, ReviewNotes
@@ -92,8 +93,8 @@ def test_each_compile_is_a_new_version_and_old_ones_stay(
     assert service.versions(number) == [1, 2]
     v1 = service.get(number, 1)
     assert v1 is not None and v1.markdown == first.markdown and "A route flapped" in v1.markdown
-    assert "| Time to acknowledge (step 1) | 3m 00s |" in first.markdown
-    assert "| Time to resolve (step 4) | 43m 00s |" in first.markdown
+    assert "| Time to acknowledge (step 1) | 3m |" in first.markdown
+    assert "| Time to resolve (step 4) | 43m |" in first.markdown
     assert "Alice Wang (U01ALICE)" in first.markdown
     assert "compiled post-mortem v1" in second.markdown  # the record grows
     with db.session() as session:
@@ -123,7 +124,7 @@ def test_action_items_are_numbered_deduplicated_and_closed(
     with db.session() as session:
         texts = [t.text for t in session.exec(select(TimelineRow)).all() if t.kind == "action"]
     assert texts == [
-        "added action item 1: Add a canary (owner <@U02BOB>)",
+        "added action item 1: Add a canary (owner U02BOB)",
         "added action item 2: Alert sooner",
         "completed action item 1: Add a canary",
     ]
@@ -164,7 +165,9 @@ def test_publish_completes_step_six_once_and_only_for_the_newest_version(
     with pytest.raises(CommandRefused, match="replaced by v2"):
         service.publish(number, 1, "U01ALICE")
     assert "Step 6 is done" in service.publish(number, 2, "U02BOB")
-    assert "already published by <@U02BOB>" in service.publish(number, 2, "U01ALICE")
+    again = service.publish(number, 2, "U01ALICE")
+    assert isinstance(again, Sentence) and again.people() == ("U02BOB",)
+    assert str(again) == "Post-mortem v2 was already published by U02BOB."
     snapshot = incidents.get(number)
     assert snapshot is not None
     review = snapshot.step(Step.REVIEW)
@@ -194,7 +197,7 @@ def test_a_repeated_publish_notes_nothing_and_repairs_a_lost_step_change(
         step.state, step.completed_at, step.completed_by = "pending", None, None
         session.add(step)
     again = service.publish(number, 1, "U01ALICE")
-    assert "already published by <@U02BOB>" in again
+    assert isinstance(again, Sentence) and again.people() == ("U02BOB",)
     snapshot = incidents.get(number)
     assert snapshot is not None and snapshot.step(Step.REVIEW).state is StepState.DONE
     assert service.publish(number, 1, "U01ALICE") == again
@@ -354,3 +357,34 @@ def test_the_app_serves_the_route_only_with_an_api_token(sqlite_url: str, plan: 
     route = "/api/incidents/{incident_id}/postmortem.md"
     assert route in paths(api_token=TOKEN)
     assert route not in paths()
+
+
+def test_the_post_mortem_names_the_people_its_timeline_names_never_markup(
+    db: Database, plan: Plan, clock: ManualClock, incidents: IncidentService
+) -> None:
+    """Timeline entries naming people (a role given, an action item's owner) read with
+    names in the Markdown, or the id where no name is known — never ``<@U…>`` escaped
+    into ``&lt;@U…>`` as before records."""
+    names = {"U01ALICE": "Alice Wang", "U02BOB": "Bob Li"}
+    asked: list[set[str]] = []
+
+    def lookup(ids: object) -> dict[str, str]:
+        wanted = set(ids)  # type: ignore[call-overload]
+        asked.append(wanted)
+        return {k: v for k, v in names.items() if k in wanted}
+
+    service = PostmortemService(db, plan, clock, incidents, on_enqueued=lambda: None, names=lookup)
+    number = open_incident(db, plan, "names", at=T0)
+    incidents.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.TECH, "U02BOB")
+    )
+    incidents.apply(
+        number, "U01ALICE", lambda s, t: lifecycle.assign(s, "U01ALICE", t, Role.COMMS, "U09NONAME")
+    )
+    service.add_action(number, "U01ALICE", NewActionItem("Add a canary", "U02BOB"))
+    markdown = service.compile(number, "U01ALICE").markdown
+    assert "Alice Wang — made Bob Li the tech lead" in markdown
+    assert "made U09NONAME the comms" in markdown
+    assert "added action item 1: Add a canary (owner Bob Li)" in markdown
+    assert "<@" not in markdown and "&lt;@" not in markdown
+    assert {"U02BOB", "U09NONAME"} <= asked[0]  # the people named are looked up too

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.incident import TimelineEntry
 from bot.domain.plan import Plan
+from bot.domain.records import said
 from bot.postmortems.compile import compile_postmortem
 from bot.postmortems.timeline import fold_event_runs
 from tests.postmortems import OPENED, sample_notes, sample_snapshot, sample_timeline
@@ -26,7 +27,7 @@ def _legacy(count: int, start_seconds: int = 1, kind: str = "grouped") -> list[T
             at=OPENED + timedelta(seconds=start_seconds + i * 0.1),
             actor="alertmanager",
             kind=kind,
-            text=f"{prefix}Alipay error rate on pay-gw-{i}",
+            said=said(f"{prefix}Alipay error rate on pay-gw-{i}"),
         )
         for i in range(count)
     ]
@@ -38,7 +39,7 @@ def test_a_run_of_per_event_entries_becomes_one_summary_line() -> None:
         at=OPENED + timedelta(minutes=3),
         actor="alertmanager",
         kind="grouped",
-        text=f"{GROUPED}Alipay down (severity raised SEV2 → SEV1)",
+        said=said(f"{GROUPED}Alipay down (severity raised SEV2 → SEV1)"),
     )
     storm = _legacy(9_998) + _legacy(2, start_seconds=1000, kind="recovered")
     folded = fold_event_runs([opened, *storm, raised, *_legacy(2, 2000), *rest], SHANGHAI)
@@ -58,7 +59,7 @@ def test_the_post_mortem_of_a_storm_is_a_few_lines(plan: Plan) -> None:
         at=OPENED + timedelta(minutes=1),
         actor="monitoring",
         kind="events",
-        text="600 more monitoring events, 12:31:01–12:31:40 UTC+8; latest: Alipay error rate",
+        said=said("600 more monitoring events, 12:31:01–12:31:40 UTC+8; latest: Alipay error rate"),
     )
     timeline = [opened, *_legacy(5_000), summary, *rest]
     snapshot = replace(

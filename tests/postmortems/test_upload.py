@@ -16,7 +16,7 @@ from bot.incidents.archive import RoomArchiver
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import IncidentService
 from bot.outbox.outcomes import NotReady
-from bot.postmortems import store
+from bot.postmortems import versions_store
 from bot.postmortems.model import SUMMARY_MESSAGE
 from bot.postmortems.service import PostmortemService
 from bot.postmortems.upload import PostmortemJobs
@@ -102,7 +102,7 @@ def test_a_retry_finds_the_file_an_interrupted_attempt_shared(
     jobs.upload(_job("upload_postmortem", 2, number, {"postmortem_id": pm_id}))
     assert "upload_file" not in gateway.methods()
     with db.session() as session:
-        stored = store.postmortem_by_id(session, pm_id)
+        stored = versions_store.postmortem_by_id(session, pm_id)
     assert stored is not None and stored.file_id == "F0OLD"
 
 

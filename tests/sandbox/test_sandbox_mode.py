@@ -58,6 +58,9 @@ SANDBOX_PATHS = [
     ("GET", "/sandbox/slack/_emulator/state"),
     ("POST", "/sandbox/slack/api/auth.test"),
     ("POST", "/sandbox/slack/api/chat.postMessage"),
+    ("POST", "/sandbox/api/pagerduty/acknowledge"),
+    ("GET", "/sandbox/pagerduty/_emulator/state"),
+    ("POST", "/sandbox/pagerduty/v2/enqueue"),
 ]
 
 
@@ -74,7 +77,7 @@ def test_with_a_token_nothing_of_the_sandbox_is_served(
     )
     assert not settings.sandbox
     app = create_app(settings, plan=plan, start_worker=False)
-    assert app.emulator is None
+    assert app.emulator is None and app.pagerduty_emulator is None
     # Every route, not only the ones listed below: none is the sandbox's.
     assert not [r for r in app.asgi.routes if getattr(r, "path", "").startswith("/sandbox")]
     server = ServerThread(app.asgi).start()

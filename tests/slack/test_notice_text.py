@@ -10,7 +10,9 @@ import pytest
 
 from bot.domain import lifecycle
 from bot.domain.incident import IncidentSnapshot, initial_steps
+from bot.domain.records import Person, said
 from bot.domain.types import IncidentStatus, OorType, Role, Severity
+from bot.incidents.timeline import notice_payload
 from bot.slack.renderers import notice_text
 
 
@@ -76,7 +78,12 @@ def test_a_role_change_from_the_lifecycle_pings_both_holders() -> None:
     )
     change = lifecycle.assign(incident, "U0ACTOR", incident.opened_at, Role.TECH, "U0NEW")
     (note,) = change.timeline
-    payload = {"actor": "U0ACTOR", "text": note.text, "mentions": list(note.mentions)}
-    assert notice_text(payload | {"kind": note.kind}) == (
-        "👤 <@U0ACTOR> made <@U0NEW> the tech lead (was <@U0OLD>)"
+    payload = notice_payload("U0ACTOR", note.kind, note.said)
+    assert notice_text(payload) == ("👤 <@U0ACTOR> made <@U0NEW> the tech lead (was <@U0OLD>)")
+
+
+def test_a_sentence_escapes_its_text_and_mentions_only_the_people_it_names() -> None:
+    sentence = said("finding: <!channel> & ", Person("U0BOB"), " saw <@U0EVE>")
+    assert notice_text(notice_payload("U0ACTOR", "finding", sentence)) == (
+        "🔎 <@U0ACTOR> finding: &lt;!channel&gt; &amp; <@U0BOB> saw &lt;@U0EVE&gt;"
     )

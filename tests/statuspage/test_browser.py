@@ -18,27 +18,17 @@ import pytest
 
 from bot.domain.plan import Plan
 from bot.domain.plan_sections import Locale
-from tests.sandbox.ui.test_browser import CHROMIUM_ARGS, _chromium
+from tests.browser import chromium_page
 from tests.statuspage.harness import INTERNALS, status_bot
 from tests.support import ServerThread
 
 
 @pytest.fixture
 def phone() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
-            )
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+    ) as opened:
+        yield opened
 
 
 def test_the_page_in_chromium(sqlite_url: str, plan: Plan, phone: Any) -> None:

@@ -1,6 +1,6 @@
 """The migrations on SQLite (batch mode) and PostgreSQL: they build the models' schema, and
 0004 / 0005 / 0008 / 0009 fill their new columns from what an existing database already
-holds."""
+holds; 0010 rewrites stored timeline texts."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from sqlmodel import SQLModel, select
 
 from bot.domain.clock import ManualClock
 from bot.domain.plan import Plan
+from bot.domain.records import Person, said
 from bot.reminders.scan import ReminderScanner
 from bot.storage.db import Database
 from bot.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.storage.models import IncidentRow, InstallationRow
+from bot.storage.timeline import timeline_of
 
 
 @pytest.fixture
@@ -227,3 +229,52 @@ def test_the_latest_monitoring_event_is_filled_from_the_stored_events(empty: Dat
     migrate_to(empty, "0006", down=True)
     upgrade(empty.engine)
     assert current_revision(empty.engine) == head_revision()
+
+
+def add_raw_entry(db: Database, number: int, kind: str, entry: str, data: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO timeline_entry (incident_id, at, actor, kind, text, data)"
+                " VALUES (:n, :at, 'U01ALICE', :kind, :text, :data)"
+            ),
+            {"n": number, "at": stored(db, at(2)), "kind": kind, "text": entry, "data": data},
+        )
+
+
+def test_0010_turns_stored_mentions_into_people_and_keeps_every_row(empty: Database) -> None:
+    """Rows written before records held Slack markup; after 0010 no surface can show it
+    (the post-mortem showed ``made &lt;@U000000002> the tech lead``)."""
+    migrate_to(empty, "0009")
+    add_incident(empty, 1, at(1))
+    add_raw_entry(
+        empty, 1, "role", "made <@U000000002> the tech lead (was <@U01ALICE>)",
+        '{"mentions": ["U000000002", "U01ALICE"]}',
+    )  # fmt: skip
+    add_raw_entry(empty, 1, "action", "added action item 1: fix it (owner <@U01BOB|bob>)", "{}")
+    add_raw_entry(empty, 1, "step", "acknowledged the incident", '{"mentions": []}')
+    add_raw_entry(empty, 1, "opened", "Incident opened: <b>x</b> 1 < 2", '{"event_id": "e1"}')
+
+    migrate_to(empty, "0010")
+
+    with empty.session() as session:
+        entries = timeline_of(session, 1)
+    assert [e.text for e in entries] == [
+        "made U000000002 the tech lead (was U01ALICE)",
+        "added action item 1: fix it (owner U01BOB)",
+        "acknowledged the incident",
+        "Incident opened: <b>x</b> 1 < 2",
+    ]
+    assert entries[0].said == said(
+        "made ", Person("U000000002"), " the tech lead (was ", Person("U01ALICE"), ")"
+    )
+    assert entries[1].said.people() == ("U01BOB",)
+    assert [e.facts for e in entries] == [{}, {}, {}, {"event_id": "e1"}]
+    assert entries[0].said.plain({"U000000002": "Bob Li"}).startswith("made Bob Li the")
+
+    migrate_to(empty, "0009", down=True)
+    with empty.engine.connect() as conn:
+        texts = conn.execute(text("SELECT text FROM timeline_entry ORDER BY id")).scalars().all()
+    assert texts[0] == "made <@U000000002> the tech lead (was <@U01ALICE>)"
+    assert texts[1] == "added action item 1: fix it (owner <@U01BOB>)"
+    assert texts[3] == "Incident opened: <b>x</b> 1 < 2"

@@ -150,6 +150,7 @@ class SocketModeHub:
                 self._open.pop(conn.id, None)
                 self._closed.append({**conn.to_json(), "closed_at": self._clock()})
                 del self._closed[:-HISTORY_MAX]
+                self._cond.notify_all()  # wait_until_closed
             if conn.closer is not None:
                 conn.closer.cancel()
 
@@ -321,6 +322,12 @@ class SocketModeHub:
             asyncio.run_coroutine_threadsafe(coro, loop).result(ACK_TIMEOUT_S)
 
     # ------------------------------------------------------------------ inspection
+    def wait_until_closed(self, timeout: float) -> bool:
+        """Wait until no connection is open (the app's side closed it and the server saw
+        the close); whether that happened within ``timeout`` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._open, timeout)
+
     @property
     def opened_total(self) -> int:
         with self._cond:

@@ -163,6 +163,11 @@ def create_pagerduty_app(emu: PagerDutyEmulator) -> Starlette:
         sent = await run_in_threadpool(emu.redeliver, request.path_params["webhook_id"])
         return JSONResponse({"ok": True, "delivery": sent.to_json()})
 
+    async def deliver_due(request: Request) -> Response:
+        """Retry the webhooks whose time has come (NOTES.md "Webhooks v3", Delivery)."""
+        sent = await run_in_threadpool(emu.deliver_due)
+        return JSONResponse({"ok": True, "deliveries": [d.to_json() for d in sent]})
+
     async def bad_request(request: Request, exc: Exception) -> Response:
         return JSONResponse({"ok": False, "error": f"{type(exc).__name__}: {exc}"}, status_code=400)
 
@@ -183,6 +188,7 @@ def create_pagerduty_app(emu: PagerDutyEmulator) -> Starlette:
         Route("/_emulator/services", services, methods=["POST"]),
         Route("/_emulator/webhook_subscriptions", subscriptions, methods=["POST"]),
         Route("/_emulator/webhooks", deliveries, methods=["GET"]),
+        Route("/_emulator/webhooks/deliver_due", deliver_due, methods=["POST"]),
         Route("/_emulator/webhooks/{webhook_id}/redeliver", redeliver, methods=["POST"]),
     ]
     handlers: dict[Any, Any] = {

@@ -61,9 +61,19 @@ class PagerDutyEmulator(AccountInspection, EventsApi, RestApi, Webhooks):
                 "pages": [p.to_json() for p in self._pages],
                 "events": copy.deepcopy(self._events),
                 "webhook_subscriptions": [
-                    {"id": s.id, "url": s.url, "events": s.events, "active": s.active}
+                    {
+                        "id": s.id,
+                        "url": s.url,
+                        "events": s.events,
+                        "active": s.active,
+                        "consecutive_drops": s.consecutive_drops,
+                        "disabled_until": s.disabled_until.isoformat()
+                        if s.disabled_until
+                        else None,
+                    }
                     for s in self.subscriptions.values()
                 ],
+                "waiting_webhooks": self.waiting(),
                 "deliveries": [d.to_json() for d in self._deliveries],
                 "faults": [f.to_json() for f in self.faults.active()],
             }

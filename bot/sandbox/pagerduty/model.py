@@ -86,12 +86,15 @@ class WebhookSubscription:
     secrets: list[str]
     events: list[str] | None = None
     active: bool = True
+    # Dropped webhooks in a row; three disable the subscription for a day (redelivery.py).
+    consecutive_drops: int = 0
+    disabled_until: datetime | None = None
 
     def wants(self, event_type: str) -> bool:
         return self.active and (self.events is None or event_type in self.events)
 
     def to_json(self) -> JSON:
-        return asdict(self)
+        return asdict(self) | {"disabled_until": iso(self.disabled_until)}
 
 
 @dataclass

@@ -7,6 +7,7 @@ Like the Slack emulator's (:mod:`bot.sandbox.served`), the port is known, and wr
 from __future__ import annotations
 
 import argparse
+import threading
 from datetime import UTC, datetime, timedelta
 
 import uvicorn
@@ -76,6 +77,9 @@ def seed_demo_account(emu: PagerDutyEmulator, now: datetime | None = None) -> No
     emu.add_service("PSVC001", "Payments", "PEPOL01", DEMO_ROUTING_KEY)
 
 
+RETRY_EVERY_SECONDS = 5.0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a local PagerDuty emulator.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -87,4 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"PagerDuty emulator at {emu.base_url} (API token {next(iter(emu.api_tokens))!r})")
     print(f"Events: POST {emu.base_url}v2/enqueue with routing_key {DEMO_ROUTING_KEY!r}")
     print(f"State: {emu.base_url}_emulator/state")
+    stop = threading.Event()
+
+    def retry_webhooks() -> None:  # as PagerDuty does on its own (redelivery.py)
+        while not stop.wait(RETRY_EVERY_SECONDS):
+            emu.deliver_due()
+
+    threading.Thread(target=retry_webhooks, name="pd-webhook-retries", daemon=True).start()
     uvicorn.run(create_pagerduty_app(emu), host=options.host, port=options.port, log_level="info")

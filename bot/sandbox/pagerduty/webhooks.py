@@ -1,6 +1,6 @@
 """Webhooks v3 of the PagerDuty emulator: subscriptions and their secrets, signed deliveries
-and redeliveries, and the acknowledge / resolve "from the phone" that send them (NOTES.md
-"Webhooks v3" in shared/reference/pagerduty/)."""
+and redeliveries (retries and drops: redelivery.py), and the acknowledge / resolve "from the
+phone" that send them (NOTES.md "Webhooks v3" in shared/reference/pagerduty/)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import httpx
 
@@ -25,13 +26,33 @@ from bot.sandbox.pagerduty.model import (
     new_event_id,
     new_id,
 )
+from bot.sandbox.pagerduty.redelivery import Pending, Redelivery, resource_of
 
 # NOTES.md "Webhooks v3": PagerDuty waits 5 s for a 2xx.
 WEBHOOK_TIMEOUT_S = 5.0
 
 
-class Webhooks(Account):
+class Webhooks(Account, Redelivery):
     """Webhooks v3, mixed into :class:`~bot.sandbox.pagerduty.PagerDutyEmulator`."""
+
+    def _fresh(self) -> None:
+        super()._fresh()
+        self._fresh_redelivery()
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _attempt(self, sub: WebhookSubscription, pending: Pending) -> WebhookDelivery:
+        """One (re)delivery of ``pending``, signed with the subscription's secrets of now."""
+        return self.send_webhook(
+            sub.url,
+            pending.event_type,
+            {},
+            secret=list(sub.secrets),
+            subscription_id=sub.id,
+            webhook_id=pending.webhook_id,
+            body=pending.body,
+        )
 
     # ------------------------------------------------------------------ subscriptions
     def add_webhook_subscription(
@@ -184,19 +205,20 @@ class Webhooks(Account):
     def notify(
         self, event_type: str, incident: Page | str | JSON, agent_email: str | None = None
     ) -> list[WebhookDelivery]:
-        """Send ``event_type`` to every subscription that wants it (one delivery each)."""
+        """Send ``event_type`` to every subscription that wants it: the deliveries made now
+        (none for a subscription still retrying an earlier webhook of the same incident:
+        this one waits behind it, and :meth:`deliver_due` sends both in order)."""
+        self._reenable(self.clock.now())
         with self._lock:
             subs = [copy.deepcopy(s) for s in self.subscriptions.values() if s.wants(event_type)]
         if isinstance(incident, str):
             incident = self.page(incident)
         data = self.incident_data(incident) if isinstance(incident, Page) else incident
         body = json.dumps(self.envelope(event_type, data, agent_email)).encode()
-        return [
-            self.send_webhook(
-                s.url, event_type, data, secret=s.secrets, subscription_id=s.id, body=body
-            )
-            for s in subs
-        ]
+        sent: list[WebhookDelivery] = []
+        for sub in subs:
+            sent += self._queue_and_send(sub, resource_of(body), event_type, body)
+        return sent
 
     def redeliver(self, webhook_id: str) -> WebhookDelivery:
         """Send an earlier delivery again: same body, same ``X-Webhook-Id``, signed with the

@@ -22,8 +22,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.ui import files, forms, render
 from bot.sandbox.ui.drill import DRILL_EVENT, Drill
+from bot.sandbox.ui.pager import PagerPanel
 from bot.sandbox.ui.session import Outcome, SandboxError, SandboxSession, SandboxTarget
 
 JSON = dict[str, Any]
@@ -45,11 +47,13 @@ class SandboxUI:
         *,
         tz: ZoneInfo,
         default_pause: float = DEFAULT_PAUSE,
+        pagerduty: PagerDutyEmulator | None = None,
     ) -> None:
         self.emulator = emulator
         self.tz = tz  # message times show in the plan's zone, like everything the bot writes
         self.session = SandboxSession(emulator, target)
         self.drill = Drill(self.session)
+        self.pager = PagerPanel(emulator, pagerduty, tz)  # the emulated PagerDuty's pages
         self.default_pause = default_pause
         self._dir = Path(templates_dir) / "sandbox"
         self._env = Environment(
@@ -73,6 +77,11 @@ class SandboxUI:
             Route("/sandbox/api/view_closed", self._json_action(self._closed), methods=["POST"]),
             Route("/sandbox/api/event", self._json_action(self._event), methods=["POST"]),
             Route("/sandbox/api/drill", self._json_action(self._start_drill), methods=["POST"]),
+            Route(
+                "/sandbox/api/pagerduty/acknowledge",
+                self._json_action(self.pager.acknowledge),
+                methods=["POST"],
+            ),
         ]
 
     # ------------------------------------------------------------------ pages
@@ -125,7 +134,7 @@ class SandboxUI:
     def _fragments(self, state: JSON) -> dict[str, Markup]:
         return {
             name: Markup(self._env.get_template(f"_{name}.html").render(**state))
-            for name in ("channels", "header", "messages", "details", "drill")
+            for name in ("channels", "header", "messages", "details", "drill", "pages")
         }
 
     # ------------------------------------------------------------------ the state
@@ -169,6 +178,7 @@ class SandboxUI:
             "reply": _reply(replies[-1], names) if replies else None,
             "modal": None if user is None else self.modal_for(user["id"], names),
             "drill": self.drill.snapshot(),
+            "pager": self.pager.view_model(),
         }
 
     def modal_for(self, user_id: str, names: render.Names | None = None) -> JSON | None:

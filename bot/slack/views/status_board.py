@@ -23,15 +23,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.chat.board import BoardLine
+from bot.domain.durations import readable_duration
 from bot.domain.incident import IncidentSnapshot, StepRecord
 from bot.domain.plan import Partner
+from bot.domain.records import clip, is_user_id
 from bot.domain.types import IncidentStatus, Role, Severity, Step, StepState
 from bot.slack.text import (
     SECTION_TEXT_LIMIT,
-    duration,
     escape,
     link_or_pointer,
     local_time,
+    mention,
     money,
     truncate,
 )
@@ -149,6 +152,15 @@ def _roles_line(incident: IncidentSnapshot) -> str:
     return " · ".join(parts)
 
 
+def _feature_line(line: BoardLine) -> str:
+    """A feature's line (bot/chat/board.py): its text escaped, its people as mentions
+    (an id that is not a user id is shown as text, so it cannot become markup)."""
+    body = clip(line.said, FACT_LIMIT * 4).render(
+        lambda person: mention(person) if is_user_id(person) else escape(person), escape
+    )
+    return f"*{clip_escaped(line.title, 100)}* {body}"
+
+
 def _resolution(incident: IncidentSnapshot, tz: ZoneInfo) -> str | None:
     if incident.status is IncidentStatus.OPEN:
         return None
@@ -201,6 +213,7 @@ def build_status_board(
     now: datetime,
     runbook_url: str | None = None,
     partners: Sequence[Partner] = (),
+    lines: Sequence[BoardLine] = (),
 ) -> SlackMessage:
     header = truncate(
         f"{SEVERITY_ICON[incident.severity]} {incident.key} · {incident.type.label} "
@@ -212,10 +225,12 @@ def build_status_board(
         summary += "\n" + clip_escaped(incident.description, 2400)
     steps = "\n".join(_step_line(record, tz) for record in incident.steps)
     if incident.status is not IncidentStatus.OPEN and incident.resolved_at:
-        took = duration(incident.resolved_at - incident.opened_at)
+        took = readable_duration(incident.resolved_at - incident.opened_at)
         context = [f"Resolved after {took} · as of {local_time(now, tz)}"]
     else:
-        context = [f"Open for {duration(now - incident.opened_at)} as of {local_time(now, tz)}"]
+        context = [
+            f"Open for {readable_duration(now - incident.opened_at)} as of {local_time(now, tz)}"
+        ]
     # Each link is its own context element, a text object of up to 3000 characters, so an
     # alert URL of ~2,900 characters (generatorURL embeds its PromQL) still links.
     full_link_at = f"`oor-bot incidents show {incident.key}` or GET /api/incidents/{incident.key}"
@@ -235,6 +250,10 @@ def build_status_board(
         blocks.append(_section(monitoring))
     blocks += [
         _section(_roles_line(incident)),
+    ]
+    if lines:
+        blocks.append(_section("\n".join(_feature_line(line) for line in lines)))
+    blocks += [
         DividerBlock(),
         _section("*Handling steps 处理步骤*\n" + steps),
     ]

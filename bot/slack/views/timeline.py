@@ -15,10 +15,17 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
-from bot.slack.text import SECTION_TEXT_LIMIT, escape, local_time, mention, truncate
+from bot.domain.records import Part, Person, clip, is_user_id, said
+from bot.slack.text import (
+    SECTION_TEXT_LIMIT,
+    escape,
+    local_time,
+    mention,
+    said_text,
+    truncate,
+)
 from bot.slack.views import SlackMessage
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 MAX_PAGE_SIZE = 40  # every entry may need a section of its own: 40 + header + footer < 50
 ENTRY_TEXT_LIMIT = 2000  # characters of one entry's text, before escaping
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
@@ -28,7 +35,7 @@ def actor_text(actor: str | None) -> str:
     """A Slack user id becomes a mention; anything else (``alertmanager``) escaped text."""
     if not actor:
         return "—"
-    if USER_ID.match(actor):
+    if is_user_id(actor):
         return mention(actor)
     return escape(actor)
 
@@ -42,8 +49,17 @@ def clip_escaped(text: str, limit: int) -> str:
 
 
 def _entry_line(entry: TimelineEntry, tz: ZoneInfo) -> str:
-    text = clip_escaped(" ".join(entry.text.split()), ENTRY_TEXT_LIMIT)
+    if entry.said.people():
+        # The bot's own sentence naming people: short parts, so cut as a sentence.
+        shown = clip(said(*(_one_line(p) for p in entry.said.parts)), ENTRY_TEXT_LIMIT)
+        text = said_text(shown)
+    else:
+        text = clip_escaped(" ".join(entry.text.split()), ENTRY_TEXT_LIMIT)
     return f"{local_time(entry.at, tz, with_date=False)} · {actor_text(entry.actor)} · {text}"
+
+
+def _one_line(part: Part) -> Part:
+    return part if isinstance(part, Person) else re.sub(r"\s+", " ", part)
 
 
 def _page_lines(entries: Sequence[TimelineEntry], tz: ZoneInfo) -> list[str]:

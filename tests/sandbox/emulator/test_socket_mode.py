@@ -95,6 +95,7 @@ def test_hello_then_envelopes_acked_by_envelope_id(
     emulator: Emulator, emulator_server: EmulatorServer
 ) -> None:
     hub = emulator.socket_mode
+    assert hub.wait_until_closed(10)  # an earlier test's connection, seen closed
 
     async def scenario() -> None:
         async with _socket(emulator_server.api_url) as ws:
@@ -158,6 +159,8 @@ def test_an_envelope_without_ack_fails_the_delivery(
                 await delivery
 
     asyncio.run(scenario())
+    # The server sees the close a moment after the client sent it (a busy machine: later).
+    assert hub.wait_until_closed(10)
     with pytest.raises(SocketModeError, match="no Socket Mode connection"):
         hub.deliver("slash_commands", {}, connection_wait=0.1)
 

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from bot.domain.clock import ManualClock
 from bot.sandbox.pagerduty import PagerDutyEmulator, PagerDutyServer
+from tests.http_receiver import Receiver, serving_receiver
+from tests.sandbox.pagerduty.seed import seed_account
 
 # A Monday, 01:00 UTC (the project's ManualClock default).
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 TOKEN = "pd-test-token"
 ROUTING_KEY = "a" * 32
 OTHER_KEY = "b" * 32
-WEEK = 7 * 24 * 3600
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +33,11 @@ def server(clock: ManualClock) -> Iterator[PagerDutyServer]:
 
 @pytest.fixture
 def emu(server: PagerDutyServer, clock: ManualClock) -> PagerDutyEmulator:
-    """A fresh account: Alice and Bob rotate weekly from Monday 09:00 UTC on "Primary",
-    Carol is level 2; services "Payments" and "Cards" use that policy."""
+    """A fresh account (:func:`seed_account`)."""
     clock.set(START)
     emu = server.emu
     emu.reset()
-    emu.add_user("PALICE1", "Alice Martin", "alice@example.com")
-    emu.add_user("PBOB001", "Bob Durand", "bob@example.com")
-    emu.add_user("PCAROL1", "Carol Chen", "carol@example.com")
-    emu.add_schedule(
-        "PSCHED1",
-        "Primary",
-        layers=[
-            {
-                "users": ["PALICE1", "PBOB001"],
-                "start": "2026-11-02T09:00:00Z",
-                "rotation_turn_length_seconds": WEEK,
-            }
-        ],
-    )
-    emu.add_escalation_policy("PEPOL01", "Payments", [["PSCHED1"], ["PCAROL1"]])
-    emu.add_service("PSVC001", "Payments", "PEPOL01", ROUTING_KEY)
-    emu.add_service("PSVC002", "Cards", "PEPOL01", OTHER_KEY)
+    seed_account(emu, ROUTING_KEY, OTHER_KEY)
     return emu
 
 
@@ -77,43 +58,7 @@ def api(server: PagerDutyServer) -> Iterator[httpx.Client]:
         yield client
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A plain HTTP endpoint that records every POST and answers ``status``."""
-
-    url: str = ""
-    status: int = 200
-    received: list[Received] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.received.append(Received(self.path, dict(self.headers.items()), body))
-            self.send_response(state.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/webhooks/pagerduty"
-    try:
+    with serving_receiver("/webhooks/pagerduty") as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

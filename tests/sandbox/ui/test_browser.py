@@ -2,59 +2,29 @@
 all six steps worked from the page — the composer, the board's buttons, the drafts'
 buttons and the modals — as three people of the sandbox workspace.
 
-Needs Debian's chromium (Playwright's bundled browsers are not installed). Without it the
-test is skipped, except under CI, which installs it and must run it.
+Needs Debian's chromium (tests/browser.py).
 Set OOR_SCREENSHOT_PATH (e.g. docs/sandbox.png) to also save the README screenshot there.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import chromium_page
 from tests.sandbox.ui.conftest import Sandbox
 
 ALICE, BOB, CAROL = "U01ALICE", "U02BOB", "U03CAROL"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str:
-    path = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-    if path:
-        return path
-    reason = "chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser test")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1280, "height": 900}) as opened:
+        yield opened
 
 
 def test_an_incident_worked_from_the_browser(sandbox: Sandbox, page: Any, tmp_path: Path) -> None:
@@ -196,3 +166,31 @@ def test_an_incident_worked_from_the_browser(sandbox: Sandbox, page: Any, tmp_pa
     target = os.environ.get("OOR_SCREENSHOT_PATH")
     if target:
         page.screenshot(path=target)
+
+
+def test_a_page_acknowledged_in_pagerduty_from_the_browser(sandbox: Sandbox, page: Any) -> None:
+    """The sandbox's emulated PagerDuty (README "Paging", "In the sandbox"): a system crash
+    at sev1 pages; the panel lists the page and its button acknowledges it as the person
+    chosen under "As", which completes step 1 for them through PagerDuty's webhook."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.set_default_timeout(10_000)
+    page.goto(f"{sandbox.url}/sandbox")
+    form = page.locator("#fire")
+    form.get_by_label("Type").select_option("system_crash")
+    form.get_by_label("Title", exact=True).fill("Payment gateway down")
+    form.get_by_label("Severity").select_option("sev1")
+    form.get_by_role("button", name="Fire event").click()
+    expect(page.locator("#fire-status")).to_contain_text("OOR-1 opened")
+    pages = page.locator("#pages")
+    expect(pages).to_contain_text("oor-bot/OOR-1")
+    expect(pages).to_contain_text("triggered")
+    page.locator("#user").select_option(CAROL)
+    pages.get_by_role("button", name="Acknowledge in PagerDuty").click()
+    expect(page.locator("#pages-status")).to_contain_text("as carol@example.com; webhook: HTTP 202")
+    expect(pages).to_contain_text("acknowledged by Carol Chen")
+    expect(pages.get_by_role("button", name="Acknowledge in PagerDuty")).to_have_count(0)
+    board = page.locator("article.msg.pinned")
+    expect(board).to_contain_text("1. Rapid response 快速响应 — done by @carol")
+    expect(board).to_contain_text("On call now")

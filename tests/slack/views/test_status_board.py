@@ -6,8 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.chat.board import BoardLine, BoardLines
 from bot.domain.incident import IncidentSnapshot, StepRecord, initial_steps
 from bot.domain.plan import Partner, PartnerKind
+from bot.domain.records import Person, said
 from bot.domain.types import CauseCategory, IncidentStatus, Role, Step, StepState
 from bot.slack.views.status_board import board_fallback_text, build_status_board
 from tests.slack.views import (
@@ -232,3 +234,26 @@ def test_monitoring_events_show_the_count_first_and_last_seen_and_the_latest() -
     assert "last seen 2026-11-26 12:30 UTC+8" in dumped(
         build_status_board(next_day, tz=TZ, now=OPENED)
     )
+
+
+def test_a_feature_s_line_escapes_its_text_and_mentions_only_user_ids() -> None:
+    """Board lines from features (bot/chat/board.py): text is outside text (a PagerDuty
+    user's name), people are mentions, and an id that is not a Slack user id is text."""
+    line = BoardLine(
+        "On call now",
+        said("schedule P1: ", Person("U02BOB"), ", <!channel> Eve", ", ", Person("<!here>")),
+    )
+    blocks = dumped(build_status_board(make_incident(), tz=TZ, now=OPENED, lines=[line]))
+    assert "*On call now* schedule P1: <@U02BOB>, &lt;!channel&gt; Eve, &lt;!here&gt;" in blocks
+    assert "<!channel>" not in blocks and "<!here>" not in blocks
+
+
+def test_a_failing_board_line_source_leaves_the_others() -> None:
+    lines = BoardLines()
+
+    def broken(_incident: IncidentSnapshot) -> list[BoardLine]:
+        raise RuntimeError("database down")
+
+    lines.add(broken)
+    lines.add(lambda _incident: [BoardLine("On call now", said("nobody"))])
+    assert [line.plain for line in lines(make_incident())] == ["On call now: nobody"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.incident import TimelineEntry
+from bot.domain.records import Person, said
 from bot.slack.views.timeline import build_timeline_message
 from tests.slack.views import (
     HOSTILE,
@@ -19,15 +20,15 @@ from tests.slack.views import (
 
 def _entries(count: int, text: str = "step done") -> list[TimelineEntry]:
     return [
-        TimelineEntry(OPENED + timedelta(minutes=i), "U01ALICE", "note", f"{text} {i}")
+        TimelineEntry(OPENED + timedelta(minutes=i), "U01ALICE", "note", said(f"{text} {i}"))
         for i in range(count)
     ]
 
 
 def test_lines_show_local_time_actor_and_text_with_the_date_when_it_changes() -> None:
     entries = [
-        TimelineEntry(OPENED, "U01ALICE", "step", "Acknowledged"),
-        TimelineEntry(OPENED + timedelta(hours=12), "alertmanager", "event", "Fired again"),
+        TimelineEntry(OPENED, "U01ALICE", "step", said("Acknowledged")),
+        TimelineEntry(OPENED + timedelta(hours=12), "alertmanager", "event", said("Fired again")),
     ]
     message = build_timeline_message(make_incident(), entries, tz=TZ)
     blocks = dumped(message)
@@ -39,7 +40,7 @@ def test_lines_show_local_time_actor_and_text_with_the_date_when_it_changes() ->
 
 
 def test_hostile_actor_and_text_are_escaped() -> None:
-    entries = [TimelineEntry(OPENED, HOSTILE, "note", HOSTILE)]
+    entries = [TimelineEntry(OPENED, HOSTILE, "note", said(HOSTILE))]
     assert_escaped(dumped(build_timeline_message(make_incident(), entries, tz=TZ)))
 
 
@@ -72,7 +73,7 @@ def test_long_entries_are_split_into_sections_within_limits() -> None:
 
 
 def test_a_five_thousand_character_finding_is_shortened() -> None:
-    entries = [TimelineEntry(OPENED, "U01ALICE", "finding", "f" * 5000)]
+    entries = [TimelineEntry(OPENED, "U01ALICE", "finding", said("f" * 5000))]
     args = build_timeline_message(make_incident(), entries, tz=TZ).as_args()
     assert_within_slack_limits(args["blocks"])
     assert "f" * 1900 + "…" in dumped(build_timeline_message(make_incident(), entries, tz=TZ))
@@ -89,3 +90,11 @@ def test_empty_timeline() -> None:
     message = build_timeline_message(make_incident(), [], tz=TZ, page=3)
     assert "Nothing on the timeline yet" in dumped(message)
     assert message.text
+
+
+def test_people_named_in_an_entry_are_mentions_and_its_text_escaped() -> None:
+    entry = TimelineEntry(
+        OPENED, "U01ALICE", "role", said("made ", Person("U02BOB"), " the <b>tech</b> lead")
+    )
+    blocks = dumped(build_timeline_message(make_incident(), [entry], tz=TZ))
+    assert "made <@U02BOB> the &lt;b&gt;tech&lt;/b&gt; lead" in blocks
