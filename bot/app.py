@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -233,7 +234,11 @@ def create_app(
             if signing_secret is not None
             else []
         ),
-        *api_routes(db, settings.api_token.get_secret_value() if settings.api_token else None),
+        *api_routes(
+            db,
+            settings.api_token.get_secret_value() if settings.api_token else None,
+            _secret(settings.api_private_token),
+        ),
         *wiring.routes,
     ]
     if emulator is not None:
@@ -353,3 +358,7 @@ def _sandbox_settings(settings: Settings) -> tuple[Settings, Any]:
         if key in updates and isinstance(updates[key], str):
             updates[key] = SecretStr(updates[key])
     return settings.model_copy(update=updates), emulator
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -88,7 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "incidents":
             with _database(settings) as db:
                 names = _slack_names(settings) if getattr(args, "names", False) else None
-                return run_incidents(args, db, load_plan(settings.plan_path).tz, names)
+                private = settings.api_private_token
+                return run_incidents(
+                    args,
+                    db,
+                    load_plan(settings.plan_path).tz,
+                    names,
+                    private_token=private.get_secret_value() if private else None,
+                )
         if args.command == "notify":
             plan = load_plan(args.plan or settings.plan_path)
             return run_notify(args, plan, settings.templates_dir)

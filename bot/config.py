@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(None, validation_alias="OOR_WEBHOOK_SECRET")
     webhook_token: SecretStr | None = Field(None, validation_alias="OOR_WEBHOOK_TOKEN")
     api_token: SecretStr | None = Field(None, validation_alias="OOR_API_TOKEN")
+    # A second read-API token that also sees private incidents (bot.domain.privacy).
+    api_private_token: SecretStr | None = Field(None, validation_alias="OOR_API_PRIVATE_TOKEN")
     host: str = Field("127.0.0.1", validation_alias="OOR_HOST")
     port: int = Field(3000, ge=0, le=65535, validation_alias="OOR_PORT")
     # Server processes sharing the port (``oor-bot serve --workers``); None: one per core

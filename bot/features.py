@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import digest, notifications, paging, postmortems, reminders, statuspage
+from bot import digest, notifications, paging, postmortems, privacy, reminders, statuspage
 from bot.wiring import Wiring
 
 FEATURES: tuple[Callable[[Wiring], None], ...] = (
@@ -17,4 +17,5 @@ FEATURES: tuple[Callable[[Wiring], None], ...] = (
     reminders.install,
     statuspage.install,
     paging.install,
+    privacy.install,
 )

@@ -8,10 +8,13 @@ arguments (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,6 +48,7 @@ from bot.domain.types import (
 from bot.storage.db import Database
 
 PROG = "oor-bot"
+PRIVATE_TOKEN_ENV = "OOR_PRIVATE_TOKEN"
 NamesLookup = Callable[[Iterable[str]], dict[str, str]]
 STEP_CHARS = {
     StepState.DONE: "D",
@@ -79,6 +83,7 @@ def add_incidents_parser(subparsers: Any) -> None:
         "--limit", help=f"at most this many, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT})"
     )
     listing.add_argument("--json", action="store_true", help="print the API's JSON")
+    _add_private_flag(listing)
 
     show = sub.add_parser("show", help="one incident in full")
     show.add_argument("id", help="OOR-42 or 42")
@@ -88,16 +93,47 @@ def add_incidents_parser(subparsers: Any) -> None:
         action="store_true",
         help="show people by name, asked of Slack (needs SLACK_BOT_TOKEN); else by id",
     )
+    _add_private_flag(show)
+
+
+def _add_private_flag(parser: Any) -> None:
+    parser.add_argument(
+        "--include-private",
+        action="store_true",
+        help=f"private incidents too: needs {PRIVATE_TOKEN_ENV} equal to OOR_API_PRIVATE_TOKEN",
+    )
+
+
+def _private_allowed(private_token: str | None) -> bool:
+    """Whether whoever runs the CLI holds the private token, as a read-API caller must:
+    ``OOR_PRIVATE_TOKEN`` in their environment equal to ``OOR_API_PRIVATE_TOKEN``."""
+    given = os.environ.get(PRIVATE_TOKEN_ENV, "").strip().encode()
+    if not private_token or not private_token.strip() or not given:
+        return False
+    return hmac.compare_digest(given, private_token.encode())
 
 
 def run_incidents(
-    args: argparse.Namespace, db: Database, tz: ZoneInfo, names: NamesLookup | None = None
+    args: argparse.Namespace,
+    db: Database,
+    tz: ZoneInfo,
+    names: NamesLookup | None = None,
+    *,
+    private_token: str | None = None,
 ) -> int:
     """Run ``incidents list|show``; print to stdout; return the exit code. ``names``
-    (ids → names, from the chat platform) is asked for the people ``show --names`` shows."""
+    (ids → names, from the chat platform) is asked for the people ``show --names`` shows.
+    Private incidents only with ``--include-private`` and the private token
+    (bot.domain.privacy)."""
+    include_private = bool(getattr(args, "include_private", False))
+    if include_private and not _private_allowed(private_token):
+        return _usage_error(
+            f"--include-private: set {PRIVATE_TOKEN_ENV} to the private token "
+            "(OOR_API_PRIVATE_TOKEN where the bot runs)"
+        )
     if args.incidents_command == "list":
         try:
-            query = _list_query(args, tz)
+            query = replace(_list_query(args, tz), include_private=include_private)
         except QueryError as exc:
             return _usage_error(f"--{exc.field}: {exc.message}")
         with db.session() as session:
@@ -116,8 +152,9 @@ def run_incidents(
         if number is None:
             return _usage_error(f"{args.id!r} is not an incident id; use OOR-42 or 42")
         with db.session() as session:
-            found = get_incident(session, number)
+            found = get_incident(session, number, include_private=include_private)
         if found is None:
+            # A private one is "no incident" too: the same answer as the read API's 404.
             print(f"{PROG}: no incident {incident_key(number)}", file=sys.stderr)
             return 1
         if args.json:

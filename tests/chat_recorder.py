@@ -27,6 +27,7 @@ class RecordedRoom:
     bookmarks: list[tuple[str, str]] = field(default_factory=list)
     pinned: set[str] = field(default_factory=set)
     archived: bool = False
+    private: bool = False
 
 
 @dataclass
@@ -86,14 +87,16 @@ class ChatRecorder:
         return [operation for operation, _ in self.calls]
 
     # -- rooms -------------------------------------------------------------------------------
-    def open_room(self, name: str) -> Room | None:
+    def open_room(self, name: str, *, private: bool = False) -> Room | None:
         with self._lock:
             self.calls.append(("open_room", name))
             for room in self.rooms.values():
                 if room.name == name:
-                    return None if room.archived else Room(room.ref, room.name)
+                    if room.archived or room.private != private:
+                        return None
+                    return Room(room.ref, room.name)
             ref = f"R{len(self.rooms) + 1}"
-            self.rooms[ref] = RecordedRoom(ref, name, members={BOT})
+            self.rooms[ref] = RecordedRoom(ref, name, members={BOT}, private=private)
             return Room(ref, name)
 
     def invite(self, room: str, people: Sequence[str]) -> list[tuple[str, str]]:

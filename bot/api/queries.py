@@ -46,6 +46,8 @@ class IncidentQuery:
     type: OorType | None = None
     since: datetime | None = None
     limit: int = DEFAULT_LIMIT
+    # Private incidents only for a caller holding the private token (bot.domain.privacy).
+    include_private: bool = False
 
     def __post_init__(self) -> None:
         if self.since is not None and self.since.tzinfo is None:
@@ -128,6 +130,8 @@ def list_incidents(session: Session, query: IncidentQuery) -> list[IncidentSnaps
         stmt = stmt.where(IncidentRow.type == query.type.value)
     if query.since is not None:
         stmt = stmt.where(col(IncidentRow.opened_at) >= query.since)
+    if not query.include_private:
+        stmt = stmt.where(col(IncidentRow.private).is_(False))
     stmt = stmt.order_by(col(IncidentRow.opened_at).desc(), col(IncidentRow.id).desc()).limit(
         query.limit
     )
@@ -143,12 +147,13 @@ def list_incidents(session: Session, query: IncidentQuery) -> list[IncidentSnaps
 
 
 def get_incident(
-    session: Session, number: int
+    session: Session, number: int, *, include_private: bool = False
 ) -> tuple[IncidentSnapshot, list[TimelineEntry]] | None:
-    """One incident with its timeline (oldest entry first), or None."""
+    """One incident with its timeline (oldest entry first), or None (also for a private
+    one unless ``include_private``: the caller cannot tell it from a missing one)."""
     if not 1 <= number <= MAX_INCIDENT_NUMBER:
         return None
     snapshot = repo.snapshot(session, number)
-    if snapshot is None:
+    if snapshot is None or (snapshot.private and not include_private):
         return None
     return snapshot, repo.timeline_of(session, number)

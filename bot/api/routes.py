@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -49,18 +50,29 @@ _DECODED_PLUS = re.compile(r"^(\d{4}-\d{2}-\d{2}T[\d:.]+) (\d{2}(?::?\d{2})?)$")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def bearer_guard(api_token: str) -> Callable[[Handler], Handler]:
-    """Wrap a handler: 401 without ``Authorization: Bearer <api_token>``, 503 when storage
+def sees_private(request: Request) -> bool:
+    """Whether the request's bearer token is the private token (set by :func:`bearer_guard`)."""
+    return bool(getattr(request.state, "sees_private", False))
+
+
+def bearer_guard(api_token: str, private_token: str | None = None) -> Callable[[Handler], Handler]:
+    """Wrap a handler: 401 without ``Authorization: Bearer <api_token>`` (or the private
+    token, which also sees private incidents: :func:`sees_private`), 503 when storage
     fails. Shared by every ``/api/...`` route, including those features add."""
     expected = api_token.encode()
+    expected_private = private_token.encode() if private_token and private_token.strip() else None
 
     def authorized(request: Request) -> bool:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        given = credentials.strip()
+        given = credentials.strip().encode()
         if scheme.lower() != "bearer" or not given:
             return False
-        # Bytes: hmac.compare_digest refuses str holding non-ASCII characters.
-        return hmac.compare_digest(given.encode(), expected)
+        # Bytes: hmac.compare_digest refuses str holding non-ASCII characters. Both
+        # comparisons always run, so the time taken does not say which token matched.
+        public = hmac.compare_digest(given, expected)
+        private = expected_private is not None and hmac.compare_digest(given, expected_private)
+        request.state.sees_private = private
+        return public or private
 
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -84,31 +96,36 @@ def bearer_guard(api_token: str) -> Callable[[Handler], Handler]:
     return guarded
 
 
-def api_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
-    """The read API's routes; none at all (so 404 everywhere) without a token."""
+def api_routes(
+    db: Database, api_token: str | None, private_token: str | None = None
+) -> list[BaseRoute]:
+    """The read API's routes; none at all (so 404 everywhere) without a token. Private
+    incidents are answered only to ``private_token`` (``OOR_API_PRIVATE_TOKEN``): to the
+    ordinary token they are not listed and are a 404 like a missing incident."""
     if api_token is None or not api_token.strip():
         return []
-    guarded = bearer_guard(api_token)
+    guarded = bearer_guard(api_token, private_token)
 
     def list_page(query: IncidentQuery) -> list[dict[str, Any]]:
         with db.session() as session:
             return [incident_summary(s) for s in list_incidents(session, query)]
 
-    def detail_of(number: int) -> dict[str, Any] | None:
+    def detail_of(number: int, include_private: bool) -> dict[str, Any] | None:
         with db.session() as session:
-            found = get_incident(session, number)
+            found = get_incident(session, number, include_private=include_private)
         return incident_detail(*found) if found else None
 
     async def list_endpoint(request: Request) -> Response:
         try:
-            query = _parse_list_query(request)
+            query = replace(_parse_list_query(request), include_private=sees_private(request))
         except QueryError as exc:
             return _json(exc.to_json(), 400)
         return _json(await run_in_threadpool(list_page, query))
 
     async def detail_endpoint(request: Request) -> Response:
         number = parse_incident_key(str(request.path_params["incident_id"]))
-        detail = await run_in_threadpool(detail_of, number) if number is not None else None
+        private = sees_private(request)
+        detail = await run_in_threadpool(detail_of, number, private) if number is not None else None
         if detail is None:
             what = incident_key(number) if number is not None else "that id"
             return _json({"error": "not_found", "message": f"no incident {what}"}, 404)

@@ -66,6 +66,7 @@ def incident_summary(snapshot: IncidentSnapshot) -> dict[str, Any]:
         "title": snapshot.title,
         "severity": snapshot.severity.value,
         "status": snapshot.status.value,
+        "private": snapshot.private,
         "opened_at": iso(snapshot.opened_at),
         "resolved_at": iso(snapshot.resolved_at),
         "closed_at": iso(snapshot.closed_at),

@@ -16,6 +16,8 @@ NOTICE = "notice"
 BOARD = "board"
 # data: Announcement; one line in the plan's broadcast room
 ANNOUNCEMENT = "announcement"
+# data: PrivateAnnouncement; the broadcast line of a private incident (nothing of its facts)
+PRIVATE_ANNOUNCEMENT = "private_announcement"
 # data: the tally's sentence (str); one line for a window of monitoring events
 EVENT_SUMMARY = "event_summary"
 
@@ -24,3 +26,12 @@ EVENT_SUMMARY = "event_summary"
 class Announcement:
     incident: IncidentSnapshot
     room: str  # the incident's room, to link to
+
+
+@dataclass(frozen=True)
+class PrivateAnnouncement:
+    """All the broadcast room learns of a private incident: its key and its commander (the
+    role holder, else the plan's first commander), never its title, facts or room."""
+
+    key: str
+    commander: str | None

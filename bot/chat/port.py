@@ -93,9 +93,10 @@ class RoomClosed(Permanent):
 
 class ChatPlatform(Protocol):
     # -- rooms -------------------------------------------------------------------------------
-    def open_room(self, name: str) -> Room | None:
-        """Create a room called ``name``, or adopt the bot's own open room of that name (an
-        attempt that died before recording it); None when someone else has the name."""
+    def open_room(self, name: str, *, private: bool = False) -> Room | None:
+        """Create a room called ``name`` (``private``: only those invited can find or read
+        it), or adopt the bot's own open room of that name and kind (an attempt that died
+        before recording it); None when someone else has the name."""
         ...
 
     def invite(self, room: str, people: Sequence[str]) -> list[tuple[str, str]]:

@@ -26,13 +26,14 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlmodel import Session
 
 from bot.digest import sql
 from bot.digest.compliance import Compliance, step_compliance
 from bot.digest.schedule import IsoWeek, local_midnight
 from bot.domain.plan import Plan
+from bot.domain.privacy import shown_title
 from bot.domain.types import OorType, Severity, Step, StepState
 from bot.storage.models import ActionItemRow, IncidentRow, PostmortemRow, StepRow
 from bot.storage.sql import dialect_name
@@ -174,18 +175,26 @@ def _opened(
         select(
             incident.type,
             incident.severity,
+            incident.private,
             func.count(),
             sql.int_sum(incident.details, "affected_transactions", dialect),
         )
         .where(in_week)
-        .group_by(incident.type, incident.severity)
+        .group_by(incident.type, incident.severity, incident.private)
     ).all()
-    opened = {(str(t), str(s)): int(n) for t, s, n, _a in rows}
-    affected = sum(int(a or 0) for *_rest, a in rows)
+    opened: dict[tuple[str, str], int] = {}
+    for t, s, _private, n, _a in rows:
+        opened[(str(t), str(s))] = opened.get((str(t), str(s)), 0) + int(n)
+    # Private incidents are counted, but their money impact stays in their room.
+    affected = sum(int(a or 0) for *_rest, private, _n, a in rows if not private)
     currency = sql.json_text(incident.details, "currency")
     money = session.execute(
         select(currency, sql.amount_sum(incident.details, dialect))
-        .where(in_week, sql.json_text(incident.details, "amount").is_not(None))
+        .where(
+            in_week,
+            sql.json_text(incident.details, "amount").is_not(None),
+            incident.private.is_(false()),
+        )
         .group_by(currency)
         .order_by(currency)
     ).all()
@@ -271,7 +280,11 @@ def _float(value: Any) -> float | None:
 
 
 def _lines(rows: Any) -> list[IncidentLine]:
-    return [IncidentLine(int(n), str(t), str(sv), str(title), at) for n, t, sv, title, at in rows]
+    """Listed incidents; a private one without its title (bot.domain.privacy)."""
+    return [
+        IncidentLine(int(n), str(t), str(sv), shown_title(str(title), bool(private)), at)
+        for n, t, sv, title, at, private in rows
+    ]
 
 
 def _open_at(session: Session, end: datetime) -> tuple[int, list[IncidentLine]]:
@@ -283,7 +296,7 @@ def _open_at(session: Session, end: datetime) -> tuple[int, list[IncidentLine]]:
     )
     count = session.execute(select(func.count()).select_from(INCIDENT).where(still_open))
     listed = session.execute(
-        select(i.id, i.type, i.severity, i.title, i.opened_at)
+        select(i.id, i.type, i.severity, i.title, i.opened_at, i.private)
         .where(still_open)
         .order_by(i.severity, i.opened_at, i.id)
         .limit(LIST_LIMIT)
@@ -300,7 +313,7 @@ def _postmortems_overdue(session: Session, end: datetime) -> tuple[int, list[Inc
     overdue = and_(i.resolved_at.is_not(None), i.resolved_at < end - POSTMORTEM_DUE, ~published)
     count = session.execute(select(func.count()).select_from(INCIDENT).where(overdue))
     listed = session.execute(
-        select(i.id, i.type, i.severity, i.title, i.resolved_at)
+        select(i.id, i.type, i.severity, i.title, i.resolved_at, i.private)
         .where(overdue)
         .order_by(i.resolved_at, i.id)
         .limit(LIST_LIMIT)

@@ -74,3 +74,5 @@ class OorEvent:
     status: EventStatus = EventStatus.FIRING
     details: PaymentDetails = field(default_factory=PaymentDetails)
     payload: dict[str, Any] = field(default_factory=dict)
+    # Opens a private incident whatever the plan says (`/oor declare --private`).
+    private: bool = False

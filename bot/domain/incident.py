@@ -78,6 +78,8 @@ class IncidentSnapshot:
     cause_category: CauseCategory | None = None
     generation: int = 0  # how many times it was reopened
     reopened_at: datetime | None = None  # when it was last reopened
+    private: bool = False  # see bot.domain.privacy
+    privacy_round: int = 0  # how many times /oor private or /oor public moved it
 
     @property
     def key(self) -> str:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.domain.alert_rules import AlertmanagerRules
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.plan_paging import OnCallTarget, PagingPlan, is_on_call_text, parse_on_call
+from bot.domain.plan_privacy import PrivateWhen, opens_private
 from bot.domain.plan_sections import (
     CustomerNotifications,
     DigestSchedule,
@@ -183,6 +184,9 @@ class TypePlan(_Model):
     # The `pagerduty:` entries of `responders`, per role: whoever is on call there now is
     # invited beside the fixed responders (bot/domain/plan_paging.py).
     on_call: dict[Role, list[OnCallTarget]] = Field(default_factory=dict)
+    # Private incidents (bot/domain/plan_privacy.py): always, or by severity or label.
+    private: bool = False
+    private_when: PrivateWhen | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -348,6 +352,11 @@ class Plan(_Model):
         if include_escalation:
             refs += plan.escalation
         return list(dict.fromkeys(refs))
+
+    def opens_private(self, oor_type: OorType, severity: Severity, labels: dict[str, Any]) -> bool:
+        """Whether a new incident of ``oor_type`` opens private by the plan."""
+        plan = self.for_type(oor_type)
+        return opens_private(plan.private, plan.private_when, severity, labels)
 
     def on_call_targets(self, oor_type: OorType) -> list[OnCallTarget]:
         """The type's PagerDuty targets, role order, each once."""

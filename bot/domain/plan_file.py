@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.domain.plan import Plan, PlanError, Problems
+from bot.domain.plan_privacy import describe_private_when
 from bot.domain.types import OorType, Role
 
 __all__ = ["load_plan", "parse_plan", "plan_from_data", "plan_summary"]
@@ -211,9 +212,15 @@ def plan_summary(plan: Plan, environ: Mapping[str, str] | None = None) -> str:
         on_call = plan.on_call_targets(oor_type)
         if on_call:
             people += ", on call: " + " ".join(str(t) for t in on_call)
+        privacy = ""
+        if type_plan.private:
+            privacy = "; private"
+        elif type_plan.private_when is not None:
+            privacy = "; private when " + describe_private_when(type_plan.private_when)
         lines.append(
             f"  {oor_type} ({oor_type.label_zh}): {type_plan.severity.label}; {people}; "
             f"deadlines {len(type_plan.deadline_map())}/6; partners {len(type_plan.partners)}"
+            + privacy
         )
     if plan.payment_methods:
         methods = ", ".join(

@@ -268,6 +268,8 @@ class IngestService:
             "opened_at": now,
             "updated_at": now,
             "next_due_at": next_due.for_new_incident(self._plan, event.type, severity, now),
+            "private": event.private
+            or self._plan.opens_private(event.type, severity, event.details.extras),
             "details": repo.jsonable(
                 {
                     "payment_method": details.payment_method,

@@ -19,6 +19,7 @@ from bot.domain.incident import IncidentSnapshot
 from bot.domain.naming import incident_channel_name
 from bot.domain.plan import Plan
 from bot.domain.records import Part, Person, Sentence, TimelineNote, said
+from bot.domain.types import Role
 from bot.incidents import timeline
 from bot.incidents.event_summary import EventSummaries
 from bot.incidents.job_kinds import AFTER_CHANNEL_CREATED, JobKind
@@ -126,7 +127,7 @@ class ChannelSetup:
     def _open_room(self, incident: IncidentSnapshot) -> Room:
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = incident_channel_name(incident.number, incident.type, incident.title, attempt)
-            room = self._platform.open_room(name)
+            room = self._platform.open_room(name, private=incident.private)
             if room is not None:
                 return room
         raise Permanent("open_room", "no free channel name")
@@ -136,7 +137,12 @@ class ChannelSetup:
         resolution = self._platform.resolve_people(self._plan.all_responder_refs(incident.type))
         bot = self._platform.bot_person()
         users = [u for u in resolution.ids if u != bot]
-        if incident.source == "slack" and incident.origin and incident.origin not in users:
+        # Whoever holds a role already (a room moved by /oor private or public keeps the
+        # people working the incident).
+        users += [u for u in dict.fromkeys(incident.roles.values()) if u not in users and u != bot]
+        if incident.private:
+            pass  # only those: not its declarer, not onlookers
+        elif incident.source == "slack" and incident.origin and incident.origin not in users:
             users.append(incident.origin)  # whoever declared it by hand joins too
         refused = self._platform.invite(channel_id, users)
         failures: list[tuple[Part, str]] = [
@@ -222,12 +228,30 @@ class ChannelSetup:
         message = ChatMessage(messages.NOTICE, text, dict(job.payload))
         self._platform.post(channel_id, message, once=Once.for_job(job))
 
+    def _private_announcement(self, incident: IncidentSnapshot) -> ChatMessage:
+        commander = incident.roles.get(Role.COMMANDER)
+        if commander is None:
+            planned = self._plan.for_type(incident.type).responders.get(Role.COMMANDER, [])
+            found = self._platform.resolve_people(planned[:1]).ids
+            commander = found[0] if found else None
+        text = f"A private incident {incident.key} was opened" + (
+            f"; its commander is @{commander}" if commander else ""
+        )
+        return ChatMessage(
+            messages.PRIVATE_ANNOUNCEMENT,
+            text,
+            messages.PrivateAnnouncement(incident.key, commander),
+        )
+
     def announce(self, job: ClaimedJob) -> None:
         target = self._plan.broadcast_channel
         if not target:
             return
         incident, channel_id = self._channel_of(job)
         room = self._platform.room_named(str(target))
+        if incident.private:
+            self._platform.post(room, self._private_announcement(incident), once=Once.for_job(job))
+            return
         message = ChatMessage(
             messages.ANNOUNCEMENT,
             f"{incident.key} {incident.severity.label} {incident.type.label} — {incident.title}",

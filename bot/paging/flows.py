@@ -27,6 +27,7 @@ from bot.chat.port import ChatPlatform
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot
 from bot.domain.lifecycle import Change, CommandRefused, TimelineNote, acknowledge
+from bot.domain.privacy import PRIVATE_TITLE
 from bot.domain.records import said
 from bot.domain.types import IncidentStatus, OorType, Severity, Step, StepState
 from bot.incidents import timeline
@@ -57,12 +58,14 @@ RoomLink = Callable[[str], str | None]
 def page_for(incident: IncidentSnapshot, reason: PageReason, link: str | None) -> Page:
     """The page's text, from the incident's own record (no chat markup)."""
     what = "ESCALATION: " if reason is PageReason.ESCALATION else ""
+    # A private incident's title and alert stay in its room (bot.domain.privacy).
+    title = PRIVATE_TITLE if incident.private else incident.title
     return Page(
         incident_key=incident.key,
         route=incident.type.value,
         summary=(
             f"{what}{incident.key} [{incident.severity.label}] "
-            f"{OorType(incident.type).label}: {incident.title}"
+            f"{OorType(incident.type).label}: {title}"
         ),
         severity=Severity(incident.severity),
         source=incident.origin or incident.source,
@@ -71,7 +74,7 @@ def page_for(incident: IncidentSnapshot, reason: PageReason, link: str | None) -
             "oor_type": incident.type.value,
             "severity": incident.severity.value,
             "opened_at": incident.opened_at.isoformat(),
-            **({"alert_url": incident.url} if incident.url else {}),
+            **({"alert_url": incident.url} if incident.url and not incident.private else {}),
         },
         reason=reason,
     )

@@ -40,6 +40,12 @@ def install(wiring: Wiring) -> None:
     wiring.renderers.register(SUMMARY_MESSAGE, summary_renderer(wiring.plan.tz))
     wiring.add_job_handler(UPLOAD_POSTMORTEM, outbox.upload)
     wiring.add_job_handler(REFRESH_SUMMARY, outbox.refresh_summary)
-    token = wiring.settings.api_token
-    wiring.add_routes(postmortem_routes(wiring.db, token.get_secret_value() if token else None))
+    token, private = wiring.settings.api_token, wiring.settings.api_private_token
+    wiring.add_routes(
+        postmortem_routes(
+            wiring.db,
+            token.get_secret_value() if token else None,
+            private.get_secret_value() if private else None,
+        )
+    )
     wiring.exposed["postmortems"] = service

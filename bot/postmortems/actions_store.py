@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.postmortems.model import ActionItem, NewActionItem
-from bot.storage.models import ActionItemRow
+from bot.storage.models import ActionItemRow, IncidentRow
 
 ACTION_TEXT_LIMIT = 1000
 
@@ -42,10 +42,12 @@ def action_items(session: Session, incident_id: int) -> list[ActionItem]:
 
 
 def open_action_items(session: Session, limit: int = 200) -> list[tuple[int, ActionItem]]:
-    """Open items of every incident, oldest incident first: ``(incident number, item)``."""
+    """Open items of every incident, oldest incident first: ``(incident number, item)``.
+    Not those of private incidents: this list is read outside their rooms."""
     rows = session.exec(
         select(ActionItemRow)
-        .where(ActionItemRow.state == "open")
+        .join(IncidentRow, col(IncidentRow.id) == col(ActionItemRow.incident_id))
+        .where(ActionItemRow.state == "open", col(IncidentRow.private).is_(False))
         .order_by(col(ActionItemRow.incident_id), col(ActionItemRow.number))
         .limit(limit)
     ).all()

@@ -10,21 +10,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.api.routes import bearer_guard
+from bot.api.routes import bearer_guard, sees_private
 from bot.domain.types import MAX_ID, incident_key, parse_id, parse_incident_key
 from bot.postmortems import versions_store
 from bot.postmortems.model import StoredPostmortem
+from bot.storage import incidents as repo
 from bot.storage.db import Database
 
 _HEADERS = {"Cache-Control": "no-store"}
 
 
-def postmortem_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
+def postmortem_routes(
+    db: Database, api_token: str | None, private_token: str | None = None
+) -> list[BaseRoute]:
     if api_token is None or not api_token.strip():
         return []
 
-    def find(number: int, version: int | None) -> StoredPostmortem | None:
+    def find(number: int, version: int | None, private_ok: bool) -> StoredPostmortem | None:
         with db.session() as session:
+            incident = repo.get_row(session, number)
+            if incident is None or (incident.private and not private_ok):
+                return None  # a private incident's only for the private token (bot.api)
             return versions_store.get_postmortem(session, number, version)
 
     async def markdown(request: Request) -> Response:
@@ -38,7 +44,12 @@ def postmortem_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
                 status_code=400,
                 headers=_HEADERS,
             )
-        found = await run_in_threadpool(find, number, version) if number is not None else None
+        private_ok = sees_private(request)
+        found = (
+            await run_in_threadpool(find, number, version, private_ok)
+            if number is not None
+            else None
+        )
         if found is None:
             what = incident_key(number) if number is not None else "that incident"
             which = f" v{version}" if version else ""
@@ -56,7 +67,7 @@ def postmortem_routes(db: Database, api_token: str | None) -> list[BaseRoute]:
     return [
         Route(
             "/api/incidents/{incident_id}/postmortem.md",
-            bearer_guard(api_token)(markdown),
+            bearer_guard(api_token, private_token)(markdown),
             methods=["GET"],
         )
     ]

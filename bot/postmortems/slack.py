@@ -152,7 +152,9 @@ class PostmortemSlack:
             number = parse_incident_key(sub)
             if number is None:
                 raise CommandRefused(ACTIONS_USAGE)
-            self._commands.incident_by_number(number)  # refuses an unknown incident
+            found = self._commands.incident_by_number(number)  # refuses an unknown incident
+            if found.private and found.channel_id != inv.channel_id:
+                raise CommandRefused(f"{found.key} is a private incident: ask in its channel.")
         if number is not None:
             items = self._service.action_items(number)
             return build_action_items_message(

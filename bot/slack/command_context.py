@@ -63,7 +63,13 @@ class CommandContext:
             number = parse_incident_key(first)
             if number is None:  # OOR-0, or past what the id column can hold: none such
                 raise CommandRefused(f"There is no incident {first[:24].upper()}.")
-            return self.incident_by_number(number)
+            incident = self.incident_by_number(number)
+            if incident.private and incident.channel_id != inv.channel_id:
+                # Outside its room a private incident shows nothing (bot.domain.privacy).
+                raise CommandRefused(
+                    f"{incident.key} is a private incident: read it in its own channel."
+                )
+            return incident
         return self.incident_here(inv, command.word)
 
     # -- changing it -----------------------------------------------------------------------

@@ -165,7 +165,7 @@ class CommandHandlers:
             self._declare_command,
             [
                 HelpLine(
-                    "declare <type> <title>",
+                    "declare [--private] <type> <title>",
                     "open an incident by hand (no arguments: a form)",
                     order=13,
                 )

@@ -13,6 +13,7 @@ from bot.domain.types import OorType, Severity
 from bot.incidents.ingest import IngestService, Outcome
 from bot.slack.views.declare_modal import build_declare_modal
 
+PRIVATE_FLAG = "--private"
 _TYPE_WORDS: dict[str, OorType] = {}
 for _t in OorType:
     _TYPE_WORDS[_t.value] = _t
@@ -46,6 +47,7 @@ class DeclareFlow:
         dedup_key: str,
         severity: Severity | None = None,
         description: str | None = None,
+        private: bool = False,
     ) -> str:
         title = scrub(title.strip())
         if is_blank(title):
@@ -59,12 +61,18 @@ class DeclareFlow:
             description=scrub(description[:3000]) if description else None,
             origin=user_id,
             payload={"declared_by": user_id, "title": title[:200]},
+            private=private,
         )
         result = self._ingest.ingest([event], now=self._clock.now())
         self._on_stored()
         key = f"OOR-{result.incident_number}"
         if result.outcome is Outcome.DUPLICATE:
             return f"{key} was already declared."
+        if private:
+            return (
+                f"Declared {key} ({oor_type.label.lower()}) as a private incident. Its private "
+                "channel is being created; only the plan's responders are invited."
+            )
         return (
             f"Declared {key} ({oor_type.label.lower()}). Its channel is being created and "
             "you will be invited with the plan's responders."
@@ -75,9 +83,15 @@ class DeclareFlow:
     ) -> str:
         if not trigger_id:
             raise CommandRefused("Slack sent no trigger id; try again.")
+        # `--private` anywhere among the words (before the type or in the title).
+        words = [type_word, *title.split(" ")]
+        private = any(w.strip().lower() == PRIVATE_FLAG for w in words)
+        words = [w for w in words if w.strip().lower() != PRIVATE_FLAG]
+        type_word, title = (words[0], " ".join(words[1:])) if words else ("", "")
         return self.declare(
             oor_type=parse_oor_type(type_word),
             title=title,
             user_id=user_id,
             dedup_key=f"command:{trigger_id}",
+            private=private,
         )

@@ -34,7 +34,12 @@ from bot.slack.interactions import (
 )
 from bot.slack.replies import InChannel, InIncident, Replies, ViaResponseUrl
 from bot.slack.views import SlackMessage, metadata_number
-from bot.slack.views.declare_modal import DECLARE_CALLBACK_ID, declare_values
+from bot.slack.views.declare_modal import (
+    DECLARE_CALLBACK_ID,
+    PRIVATE_VALUE,
+    VISIBILITY_ID,
+    declare_values,
+)
 from bot.slack.views.record_modal import RECORD_CALLBACK_ID, record_errors_response, record_values
 from bot.slack.views.resolve_modal import RESOLVE_CALLBACK_ID, resolve_values
 
@@ -137,6 +142,7 @@ def register_listeners(
                 dedup_key=f"view:{view_id}",
                 severity=Severity(str(values["severity"])) if values.get("severity") else None,
                 description=values.get("description"),
+                private=values.get(VISIBILITY_ID) == PRIVATE_VALUE,
             )
             return SlackMessage(text=text)
 

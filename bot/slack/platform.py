@@ -78,9 +78,10 @@ class SlackPlatform:
         self._channel_ids = ChannelIds(gateway)
 
     # -- rooms -------------------------------------------------------------------------------
-    def open_room(self, name: str) -> Room | None:
+    def open_room(self, name: str, *, private: bool = False) -> Room | None:
         try:
-            data = self._gateway.call("conversations.create", name=name, is_private=False)
+            # is_private=true needs groups:write (channels:manage covers public ones only).
+            data = self._gateway.call("conversations.create", name=name, is_private=private)
             return Room(str(data["channel"]["id"]), str(data["channel"]["name"]))
         except SlackCallError as exc:
             if exc.error != "name_taken":
@@ -91,6 +92,7 @@ class SlackPlatform:
             existing
             and existing.get("creator") == self.bot_person()
             and not existing.get("is_archived")
+            and bool(existing.get("is_private")) == private
         ):
             log.info("incident_channel_adopted", channel=name)
             return Room(str(existing["id"]), str(existing["name"]))

@@ -74,9 +74,15 @@ def register_core_renderers(
             f"{escape(incident.title)} → {channel_link(data.room)}"
         )
 
+    def private_announcement(data: messages.PrivateAnnouncement) -> SlackMessage:
+        # Nothing but the key and the commander: no title, facts or link to the room.
+        who = f"; its commander is {mention(data.commander)}" if data.commander else ""
+        return SlackMessage(text=f"🔒 A private incident *{data.key}* was opened{who}.")
+
     renderers.register(messages.NOTICE, lambda payload: SlackMessage(text=notice_text(payload)))
     renderers.register(messages.BOARD, board)
     renderers.register(messages.ANNOUNCEMENT, announcement, unfurl_links=False)
+    renderers.register(messages.PRIVATE_ANNOUNCEMENT, private_announcement, unfurl_links=False)
     renderers.register(
         messages.EVENT_SUMMARY,
         lambda sentence: SlackMessage(text=f"{SUMMARY_ICON} {escape(str(sentence))}"),

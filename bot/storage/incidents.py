@@ -148,6 +148,8 @@ def build_snapshot(
         cause_category=CauseCategory(row.cause_category) if row.cause_category else None,
         generation=row.generation,
         reopened_at=row.reopened_at,
+        private=bool(row.private),
+        privacy_round=row.privacy_round,
     )
 
 

@@ -91,6 +91,11 @@ class IncidentRow(SQLModel, table=True):
     # reminder scan reads only incidents whose time has come. See bot.storage.next_due.
     next_due_at: datetime | None = _utc(index=True)
     updated_at: datetime = _utc(nullable=False)
+    # A private incident: a private room, and outside it only what bot.domain.privacy allows.
+    private: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # Bumped by every /oor private or /oor public: the room move's jobs are keyed by it, so
+    # each move happens once however often its jobs are retried.
+    privacy_round: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class RoleRow(SQLModel, table=True):

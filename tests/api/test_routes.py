@@ -281,9 +281,9 @@ def test_storage_runs_off_the_event_loop(
         return True
 
     def spy(real: Any) -> Any:
-        def wrapper(*args: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             loop_seen.append(has_running_loop())
-            return real(*args)
+            return real(*args, **kwargs)
 
         return wrapper
 

@@ -31,6 +31,7 @@ SUMMARY_KEYS = {
     "title",
     "severity",
     "status",
+    "private",
     "opened_at",
     "resolved_at",
     "closed_at",
@@ -104,6 +105,7 @@ def test_summary_has_the_listed_fields_and_every_step_in_order() -> None:
     assert summary["opened_at"] == "2026-11-25T04:30:00Z"
     assert summary["resolved_at"] == "2026-11-25T06:30:00Z"
     assert summary["closed_at"] is None and summary["reopened_at"] is None
+    assert summary["private"] is False
     reopened = incident_summary(_snapshot(reopened_at=OPENED + timedelta(hours=3), generation=1))
     assert reopened["reopened_at"] == "2026-11-25T07:30:00Z"
     assert list(summary["steps"].items()) == [

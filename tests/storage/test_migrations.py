@@ -74,7 +74,7 @@ def add_entry(db: Database, number: int, at_: datetime, kind: str, entry: str) -
 
 def test_the_migrations_build_the_models_schema(empty: Database) -> None:
     upgrade(empty.engine)
-    assert current_revision(empty.engine) == head_revision() == "0012"
+    assert current_revision(empty.engine) == head_revision() == "0013"
     with empty.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []

@@ -21,6 +21,8 @@ TYPE_ID = "type"
 TITLE_ID = "title"
 SEVERITY_ID = "severity"
 DESCRIPTION_ID = "description"
+VISIBILITY_ID = "visibility"
+PRIVATE_VALUE = "private"
 TITLE_LIMIT = 200
 _SEVERITY_NOTES = {
     Severity.SEV1: "SEV1 · worst: payments down for many customers",
@@ -82,6 +84,22 @@ def build_declare_modal(channel_id: str | None) -> View:
             ),
             optional=True,
         ),
+        InputBlock(
+            block_id=VISIBILITY_ID,
+            label="Private? 私密",
+            element=StaticSelectElement(
+                action_id=VISIBILITY_ID,
+                placeholder="As the plan says for the type",
+                options=[
+                    Option(
+                        value=PRIVATE_VALUE,
+                        text="Private: a private channel, only the plan's responders",
+                    )
+                ],
+            ),
+            hint="Fraud, a data leak, merchants' money: nothing of it shows outside the channel.",
+            optional=True,
+        ),
     ]
     return View(
         type="modal",
@@ -95,11 +113,13 @@ def build_declare_modal(channel_id: str | None) -> View:
 
 
 def declare_values(view_state: dict[str, Any]) -> dict[str, str | None]:
-    """``type``, ``title``, ``severity``, ``description``: raw values, ``None`` when empty."""
+    """``type``, ``title``, ``severity``, ``description``, ``visibility``: raw values,
+    ``None`` when empty."""
     values = state_values(view_state)
     return {
         TYPE_ID: select_value(values, TYPE_ID),
         TITLE_ID: text_value(values, TITLE_ID),
         SEVERITY_ID: select_value(values, SEVERITY_ID),
         DESCRIPTION_ID: text_value(values, DESCRIPTION_ID),
+        VISIBILITY_ID: select_value(values, VISIBILITY_ID),
     }

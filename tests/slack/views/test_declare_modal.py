@@ -12,7 +12,10 @@ def test_modal_fields_and_metadata() -> None:
     assert view["private_metadata"] == "C0PAYMENTS"
     assert len(view["title"]["text"]) <= 24
     blocks = {b["block_id"]: b for b in view["blocks"]}
-    assert list(blocks) == ["type", "title", "severity", "description"]
+    assert list(blocks) == ["type", "title", "severity", "description", "visibility"]
+    # Private by declaration (issue 14): one optional choice; empty = as the plan says.
+    assert [o["value"] for o in blocks["visibility"]["element"]["options"]] == ["private"]
+    assert blocks["visibility"]["optional"]
     assert {b["element"]["action_id"] for b in blocks.values()} == set(blocks)
     types = blocks["type"]["element"]["options"]
     assert [o["value"] for o in types] == [t.value for t in OorType]
@@ -51,5 +54,16 @@ def test_declare_values_round_trip() -> None:
         "title": "Double charges",
         "severity": None,
         "description": None,
+        "visibility": None,
     }
+    state["visibility"] = {
+        "visibility": {
+            "type": "static_select",
+            "selected_option": {
+                "text": {"type": "plain_text", "text": "Private"},
+                "value": "private",
+            },
+        }
+    }
+    assert declare_values(state)["visibility"] == "private"
     assert declare_values({"values": state}) == declare_values(state)

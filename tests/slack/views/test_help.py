@@ -42,10 +42,12 @@ COMMANDS = [
     "status [OOR-n]",
     "timeline [page]",
     "partners",
-    "declare &lt;type&gt; &lt;title&gt;",
+    "declare [--private] &lt;type&gt; &lt;title&gt;",
     "assign &lt;commander|tech|comms&gt; @user",
     "severity &lt;sev1..sev4&gt;",
     "note &lt;text&gt;",
+    "private",
+    "public confirm",
     "reopen",
     "close [--force]",
 ]
