@@ -34,7 +34,22 @@ _KNOWN_ROUTES = (
     "/readyz/slack",
     "/metrics",
     "/api/incidents",
+    "/webhooks/pagerduty",
+    "/status",
+    "/status/history.atom",
 )
+# Paths under these share one label each, so an id in the path adds no series.
+_ROUTE_PREFIXES = ("/api/incidents/", "/status/api/v2/", "/sandbox/")
+
+
+def route_label(path: str) -> str:
+    """The bounded ``route`` label of a request's path (anything unknown is ``other``)."""
+    if path in _KNOWN_ROUTES:
+        return path
+    for prefix in _ROUTE_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "*"
+    return "other"
 
 
 def ops_routes(
@@ -121,7 +136,7 @@ class TimingMiddleware:
             await self._app(scope, receive_wrapper, send_wrapper)
         finally:
             path = scope.get("path", "")
-            route = path if path in _KNOWN_ROUTES else "other"
+            route = route_label(path)
             self._metrics.http_request_seconds.labels(
                 route=route,
                 method=method_label(str(scope.get("method", ""))),

@@ -9,6 +9,7 @@ import httpx
 
 from bot.app import create_app
 from bot.domain.plan import Plan
+from bot.http import route_label
 from bot.sandbox.emulator import EmulatorServer
 from tests.conftest import RunningBot, make_settings
 from tests.support import ServerThread, native_event, post_native, wait_for
@@ -25,6 +26,15 @@ def test_livez_readyz_and_metrics(bot: RunningBot) -> None:
     assert "oor_http_request_duration_seconds_bucket" in metrics
     assert "oor_outbox_pending_jobs" in metrics
     assert "oor_slack_api_calls_total" in metrics or "oor_slack_api_calls" in metrics
+
+
+def test_route_labels_are_bounded() -> None:
+    # One series per route, not per incident id or status document; unknown paths share one.
+    assert route_label("/status") == "/status"
+    assert route_label("/status/api/v2/summary.json") == "/status/api/v2/*"
+    assert route_label("/api/incidents/OOR-17") == "/api/incidents/*"
+    assert route_label("/webhooks/pagerduty") == "/webhooks/pagerduty"
+    assert route_label("/wp-login.php") == "other"
 
 
 def test_readyz_is_503_until_the_database_is_migrated(
