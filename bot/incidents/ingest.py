@@ -41,7 +41,7 @@ from bot.domain.plan import Plan
 from bot.domain.records import said
 from bot.domain.types import IncidentStatus, Severity, incident_key
 from bot.incidents.job_kinds import JobKind
-from bot.incidents.timeline import notice_payload
+from bot.incidents.timeline import notice_payload, once_key
 from bot.storage import event_tally, jobs, next_due
 from bot.storage import incidents as repo
 from bot.storage.db import Database
@@ -333,7 +333,7 @@ class IngestService:
         number = incident[0]
         self._store(conn, event, now, Outcome.RECOVERED, number)
         text = f"Monitor reports recovered: {event.title}"
-        key = f"{JobKind.POST_NOTICE}:{number}:recovered:{window_number(now)}"
+        key = once_key(number, f"recovered:{window_number(now)}")
         at_once = jobs.insert_jobs(conn, [self._notice(number, now, key, "recovered", text)]) == 1
         event_tally.note_event(
             conn, number, now=now, headline=event_headline(event.title, recovered=True),

@@ -95,7 +95,7 @@ class ChannelSetup:
                 session,
                 JobKind.POST_NOTICE,
                 now=self._clock.now(),
-                dedup_key=f"{JobKind.POST_NOTICE}:{incident_id}:{key}",
+                dedup_key=timeline.once_key(incident_id, key),
                 incident_id=incident_id,
                 payload=notice_payload(None, "responders", sentence),
             )

@@ -28,7 +28,12 @@ def notice_payload(actor: str | None, kind: str, sentence: Sentence) -> dict[str
 
 
 def notice_key(incident_id: int, entry_id: int) -> str:
-    return f"{JobKind.POST_NOTICE}:{incident_id}:timeline:{entry_id}"
+    return once_key(incident_id, f"timeline:{entry_id}")
+
+
+def once_key(incident_id: int, once: str) -> str:
+    """The dedup key of an incident's notice that is said once whatever retries."""
+    return f"{JobKind.POST_NOTICE}:{incident_id}:{once}"[:200]
 
 
 def write(
@@ -51,7 +56,7 @@ def write(
             session,
             JobKind.POST_NOTICE,
             now=at,
-            dedup_key=f"{JobKind.POST_NOTICE}:{incident_id}:{once}"[:200],
+            dedup_key=once_key(incident_id, once),
             incident_id=incident_id,
             payload=notice_payload(actor, note.kind, clip(note.said, store.TEXT_LIMIT)),
         )
