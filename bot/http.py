@@ -85,7 +85,7 @@ def ops_routes(
         )
 
     async def metrics_endpoint(_request: Request) -> Response:
-        body = await run_in_threadpool(generate_latest, metrics.registry)
+        body = await run_in_threadpool(generate_latest, metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return [

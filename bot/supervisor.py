@@ -15,7 +15,9 @@ accept). Forked after start-up work (imports, plan, migration) they share its me
 copy-on-write. SIGTERM/SIGINT is passed on to every child, which drains exactly as a single
 process does; the parent exits 0 once all have exited 0. A child that dies while serving is
 replaced; one that dies right after it started would die again, so everything stops with
-status 1.
+status 1. The children count their metrics into files of a directory made for this start
+(removed at the end: a later start never reads an earlier one's counts), and each one's
+``/metrics`` sums them all (``bot.metrics``).
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 import structlog
+
+from bot.metrics import count_in_files, forget_process
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +78,7 @@ class Supervisor:
         self._children: dict[int, tuple[BaseProcess, float]] = {}  # slot -> process, started
         self._stopping = False
         self._failed = False
+        self._metrics_dir = Path()  # set by run(): made per start, removed at the end
         self.exit_codes: list[int] = []
 
     def run(self) -> int:
@@ -80,10 +87,13 @@ class Supervisor:
             raise RuntimeError("the supervisor must fork from a single-threaded process")
         previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
         try:
-            for slot in range(self._count):
-                self._start(slot)
-            while self._children:
-                self._supervise()
+            with tempfile.TemporaryDirectory(prefix="oor-bot-metrics-") as metrics_dir:
+                self._metrics_dir = Path(metrics_dir)
+                log.info("oor-bot processes share metrics", directory=metrics_dir)
+                for slot in range(self._count):
+                    self._start(slot)
+                while self._children:
+                    self._supervise()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -101,7 +111,9 @@ class Supervisor:
 
     def _start(self, slot: int) -> None:
         process = _FORK.Process(
-            target=_child_main, args=(self._target, self._sock, os.getpid()), daemon=False
+            target=_child_main,
+            args=(self._target, self._sock, os.getpid(), self._metrics_dir),
+            daemon=False,
         )
         # Until the child has its own handlers, a stop signal would reach this process's
         # handler copied into it, which only queues it there: lost, and the child would
@@ -124,6 +136,8 @@ class Supervisor:
                 continue
             process, started = self._children.pop(slot)
             process.join()
+            if process.pid is not None:
+                forget_process(self._metrics_dir, process.pid)
             code = process.exitcode if process.exitcode is not None else 1
             if self._stopping:
                 self.exit_codes.append(code)
@@ -156,13 +170,16 @@ class Supervisor:
                 os.kill(process.pid, sig)
 
 
-def _child_main(target: Callable[[socket.socket], None], sock: socket.socket, parent: int) -> None:
+def _child_main(
+    target: Callable[[socket.socket], None], sock: socket.socket, parent: int, metrics_dir: Path
+) -> None:
     # The parent's handlers only queue signals for its own loop: give the child the
     # defaults until its server installs its own (a SIGTERM during start-up just ends it).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent
     threading.Thread(target=_stop_when_orphaned, args=(parent,), daemon=True).start()
+    count_in_files(metrics_dir)  # before the target builds any metric
     target(sock)
 
 

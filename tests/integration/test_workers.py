@@ -1,18 +1,22 @@
 """``oor-bot serve`` with two processes on one port (OOR_WORKERS=2): both take webhooks,
-the schema is migrated once, each side effect is done once, and a SIGTERM to the parent
-drains every process and exits 0."""
+the schema is migrated once, each side effect is done once, ``/metrics`` counts for the
+whole server whichever process answers, and a SIGTERM to the parent drains every process
+and exits 0."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
 from bot.incidents.job_kinds import JobKind
@@ -115,3 +119,62 @@ def test_sigterm_to_the_parent_lets_a_running_slack_call_finish_and_exits_0(
     assert (job.state, job.attempts, job.lease_owner) == ("done", 1, None)
     assert len(_channels(emulator)) == 1
     assert len(emulator.calls_to("conversations.create")) == 1
+
+
+def _scrape(url: str) -> tuple[str, dict[tuple[str, frozenset], float]]:
+    """Which process answered ``/metrics``, and its samples by (name, labels)."""
+    response = httpx.get(f"{url}/metrics")
+    assert response.status_code == 200, response.text
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    return response.headers["x-oor-process"], samples
+
+
+def test_metrics_count_the_requests_of_every_process(two_processes: BotProcess) -> None:
+    bot = two_processes
+    event = native_event()
+    answered: Counter[str] = Counter()  # deliveries answered, by process
+    # Which process accepts a connection is the kernel's choice: deliveries (the first
+    # opens, the rest are duplicates) until each process has answered a few.
+    while len(answered) < 2 or min(answered.values()) < 3:
+        assert answered.total() < 200, f"one process answered every delivery: {answered}"
+        response = _deliver(bot.url, event)
+        assert response.status_code == 202, response.text
+        answered[response.headers["x-oor-process"]] += 1
+    sent = answered.total()
+    expected = {
+        ("oor_webhook_events_total", frozenset({("source", "native"), ("outcome", "opened")})): 1,
+        ("oor_webhook_events_total", frozenset({("source", "native"), ("outcome", "duplicate")})): (
+            sent - 1
+        ),
+        (
+            "oor_http_request_duration_seconds_count",
+            frozenset({("route", "/webhooks/oor"), ("method", "POST"), ("status", "202")}),
+        ): sent,
+    }
+
+    def totals() -> dict:
+        _, samples = _scrape(bot.url)
+        return {key: samples.get(key) for key in expected}
+
+    # A request is timed just after its answer is sent: wait for the last one's count.
+    wait_for(lambda: totals() == expected, what=f"/metrics totals of {sent} deliveries")
+    scraped_by = set()
+    for _ in range(40):  # scrapes answered by both processes give the same totals
+        pid, samples = _scrape(bot.url)
+        scraped_by.add(pid)
+        assert {key: samples.get(key) for key in expected} == expected, pid
+        if len(scraped_by) == 2:
+            break
+    assert len(scraped_by) == 2, scraped_by
+
+    # The directory of the counts is this start's, and gone once the server stopped.
+    found = re.search(r"share metrics\s+directory=(\S+)", bot.log())
+    assert found, bot.log()
+    assert Path(found[1]).is_dir()
+    bot.signal(signal.SIGTERM)
+    assert bot.wait(timeout=DEFAULT_GRACE_SECONDS + 10) == 0, bot.log()
+    assert not Path(found[1]).exists()
