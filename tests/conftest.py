@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -54,17 +55,36 @@ def require_postgres() -> None:
     pytest.skip(problem)
 
 
+@contextmanager
+def _pg_database(template: str) -> Iterator[str]:
+    """A database of its own on the test server, a copy of ``template``, dropped afterwards.
+
+    A database rather than a schema: migrations take their advisory lock per database, so
+    one test's migration never waits for another's (nor for another checkout's suite on
+    the same server)."""
+    name = f"oor_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield _pg_database_url(name)
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            # FORCE: a connection a test left open (a killed bot's) must not keep it.
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def _pg_database_url(name: str) -> str:
+    """The SQLAlchemy URL of database ``name`` on the test server."""
+    server = PG_ADMIN_DSN.removeprefix("postgresql://").rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{server}/{name}"
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh, empty schema on the PostgreSQL server, dropped afterwards."""
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
     require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    dsn = PG_ADMIN_DSN.removeprefix("postgresql://")
-    yield f"postgresql+psycopg://{dsn}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with _pg_database("template0") as url:
+        yield url
 
 
 @pytest.fixture
@@ -78,12 +98,6 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'oor.db'}"
     return str(request.getfixturevalue("pg_url"))
-
-
-def _pg_database_url(name: str) -> str:
-    """The SQLAlchemy URL of database ``name`` on the test server."""
-    server = PG_ADMIN_DSN.removeprefix("postgresql://").rsplit("/", 1)[0]
-    return f"postgresql+psycopg://{server}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +117,7 @@ def pg_template() -> Iterator[str]:
     require_postgres()
     name = f"oor_tpl_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE template0")
     try:
         upgrade_url(_pg_database_url(name))  # its engine is disposed: nothing stays connected
         yield name
@@ -122,14 +136,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"oor_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield _pg_database_url(name)
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        # FORCE: a connection a test left open (a killed bot's) must not keep it.
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with _pg_database(request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture
