@@ -190,35 +190,42 @@ class IngestService:
     def _store_joining(
         self, conn: Connection, held: _Held, outcomes: list[list[IngestResult]]
     ) -> None:
-        """Store and count the grouped events waiting in ``held``: per incident one
-        multi-row insert (the unique index skips those stored before) and one UPDATE; each
-        result goes to the delivery its event came in."""
-        for number, waiting in held.joining.items():
-            rows = [repo.event_values(e, at, Outcome.GROUPED.value, number) for _, at, e in waiting]
-            fresh = repo.insert_events(conn, rows)
-            stored: list[tuple[int, datetime, OorEvent]] = []
-            repeated: list[tuple[int, datetime, OorEvent]] = []
-            for item in waiting:
-                key = (item[2].source, item[2].dedup_key)
-                (stored if key in fresh else repeated).append(item)
-                fresh.discard(key)  # the same alert twice in one batch: stored once
-            if stored:
-                now = max(at for _, at, _ in stored)
-                event_tally.note_event(
-                    conn, number, now=now, headline=stored[-1][2].title, count=len(stored),
-                    grouped=True, recovered=False, tallied=True,
-                )  # fmt: skip
-                self._follow_up(conn, number, now, held, summary=True)
-                for index, _, _ in stored:
-                    outcomes[index].append(IngestResult(number, Outcome.GROUPED))
-            if repeated:
-                known = repo.stored_events_incidents(
-                    conn, [(e.source, e.dedup_key) for _, _, e in repeated]
-                )
-                for index, _, e in repeated:
-                    number_of = known.get((e.source, e.dedup_key))
-                    outcomes[index].append(IngestResult(number_of, Outcome.DUPLICATE))
+        """Store and count the grouped events waiting in ``held``, for every incident at
+        once: one multi-row insert (the unique index skips those stored before), one
+        counting UPDATE executed for all incidents, one insert of their coalesced jobs;
+        each result goes to the delivery its event came in."""
+        waiting = [(number, item) for number, items in held.joining.items() for item in items]
         held.joining.clear()
+        if not waiting:
+            return
+        rows = [repo.event_values(e, at, Outcome.GROUPED.value, n) for n, (_, at, e) in waiting]
+        fresh = repo.insert_events(conn, rows)
+        counted: dict[int, list[tuple[int, datetime, OorEvent]]] = {}
+        repeated: list[tuple[int, OorEvent]] = []
+        for number, (index, at, event) in waiting:
+            key = (event.source, event.dedup_key)
+            if key in fresh:
+                fresh.discard(key)  # the same alert twice in one batch: stored once
+                counted.setdefault(number, []).append((index, at, event))
+            else:
+                repeated.append((index, event))
+        notes: list[tuple[int, datetime, str, int]] = []
+        follow_ups: list[dict[str, Any]] = []
+        for number, stored in counted.items():
+            now = max(at for _, at, _ in stored)
+            notes.append((number, now, stored[-1][2].title, len(stored)))
+            follow_ups += self._follow_up_rows(number, now, held, summary=True)
+            for index, _, _ in stored:
+                outcomes[index].append(IngestResult(number, Outcome.GROUPED))
+        event_tally.note_grouped_events(conn, notes)
+        jobs.insert_jobs(conn, follow_ups)
+        if repeated:
+            known = repo.stored_events_incidents(
+                conn, [(e.source, e.dedup_key) for _, e in repeated]
+            )
+            for index, e in repeated:
+                number_of = known.get((e.source, e.dedup_key))
+                outcomes[index].append(IngestResult(number_of, Outcome.DUPLICATE))
 
     def _open(self, conn: Connection, event: OorEvent, now: datetime, held: _Held) -> IngestResult:
         event_id = self._store(conn, event, now, Outcome.OPENED, None)
@@ -380,6 +387,12 @@ class IngestService:
     def _follow_up(
         self, conn: Connection, number: int, now: datetime, held: _Held, *, summary: bool
     ) -> None:
+        jobs.insert_jobs(conn, self._follow_up_rows(number, now, held, summary=summary))
+
+    @staticmethod
+    def _follow_up_rows(
+        number: int, now: datetime, held: _Held, *, summary: bool
+    ) -> list[dict[str, Any]]:
         """A board refresh and (for a tallied event) the window's summary: coalesced, so a
         job already waiting for the incident absorbs them; once per transaction. Both wait,
         absorbing what arrives meanwhile: the summary a window, the board a few seconds
@@ -398,7 +411,7 @@ class IngestService:
                 rows.append(
                     jobs.coalesced_job_values(kind, now=now, incident_id=number, delay=delay)
                 )
-        jobs.insert_jobs(conn, rows)
+        return rows
 
 
 def _only_counted(event: OorEvent, incident: tuple[int, str]) -> bool:
