@@ -33,6 +33,7 @@ from bot.incidents.ingest import IngestService
 from bot.incidents.room_setup import ChannelSetup
 from bot.incidents.service import IncidentService
 from bot.ingest.auth import WebhookAuthenticator
+from bot.ingest.group_commit import GroupCommit
 from bot.ingest.routes import WebhookDeps, webhook_routes
 from bot.metrics import Metrics
 from bot.resources import TEMPLATES_DIR
@@ -218,6 +219,8 @@ def create_app(
             retry=RetryPolicy(cap=settings.socket_mode_retry_max_seconds),
         )
 
+    group_commit = GroupCommit(ingest.ingest_many)
+    wiring.on_stop.append(group_commit.close)
     authenticator = WebhookAuthenticator(
         secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
         token=settings.webhook_token.get_secret_value() if settings.webhook_token else None,
@@ -225,7 +228,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *ops_routes(metrics, check_ready, socket_mode.readiness if socket_mode else None),
         *webhook_routes(
-            WebhookDeps(authenticator, ingest, plan, clock, metrics, on_stored=worker.wake)
+            WebhookDeps(authenticator, group_commit, plan, clock, metrics, on_stored=worker.wake)
         ),
         # Slack's HTTP requests need the signing secret to be verified; in Socket Mode
         # without one there is no such route at all (404), never an unverified one.

@@ -15,7 +15,8 @@ severity raise (at most three per incident) and the first recovery of a window.
 This is the hottest write path, so it runs SQLAlchemy Core on a plain connection and lets
 the unique indexes decide with ``INSERT ... ON CONFLICT DO NOTHING``: a grouped event is
 four statements (lock the incident, store the event, count it, the coalesced jobs) with no
-savepoints. Within one delivery the lock and the jobs are taken once per incident, and the
+savepoints. Within one transaction (one delivery, or several
+committed together) the lock and the jobs are taken once per incident, and the
 events that are only counted are stored by multi-row inserts and counted by one UPDATE: an
 Alertmanager notification of 10,000 alerts of one group is about a dozen statements. A
 concurrent duplicate finds its key taken and changes nothing.
@@ -25,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Connection
 
 from bot.domain.event_tally import (
@@ -39,46 +40,29 @@ from bot.domain.event_tally import (
 from bot.domain.events import EventStatus, OorEvent
 from bot.domain.plan import Plan
 from bot.domain.records import said
-from bot.domain.types import IncidentStatus, Severity, incident_key
+from bot.domain.types import IncidentStatus, Severity
+from bot.incidents.ingest_results import (
+    Delivery,
+    IngestResult,
+    Outcome,
+    most_significant,
+)
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.timeline import notice_payload, once_key
 from bot.storage import event_tally, jobs, next_due
 from bot.storage import incidents as repo
 from bot.storage.db import Database
 
+log = structlog.get_logger(__name__)
 
-class _AlreadyStored(Exception):
-    """The event was stored before (same source and dedup key): a duplicate delivery."""
-
-
-class Outcome(StrEnum):
-    OPENED = "opened"
-    GROUPED = "grouped"
-    RECOVERED = "recovered"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"
-
-
-# When a request carries several events (an Alertmanager group), the answer reports the
-# most significant thing that happened.
-_PRECEDENCE = [Outcome.OPENED, Outcome.GROUPED, Outcome.RECOVERED, Outcome.DUPLICATE]
 
 # Opening races with a concurrent opening of the same group; the loser joins the winner.
 # Only if the winner is closed in between does it try again, so a few rounds are plenty.
 _OPEN_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    incident_number: int | None
-    outcome: Outcome
-
-    def to_json(self) -> dict[str, Any]:
-        number = self.incident_number
-        return {
-            "incident_id": incident_key(number) if number is not None else None,
-            "status": self.outcome.value,
-        }
+class _AlreadyStored(Exception):
+    """The event was stored before (same source and dedup key): a duplicate delivery."""
 
 
 def _severity_rank(severity: Severity) -> int:
@@ -86,16 +70,17 @@ def _severity_rank(severity: Severity) -> int:
 
 
 @dataclass
-class _Delivery:
-    """What one delivery's transaction already holds: the open incidents it locked, by
-    group key, with their severity as this transaction left it, and the coalesced jobs it
-    enqueued. Neither can change under it until it commits, so each is done once."""
+class _Held:
+    """What one transaction already holds: the open incidents it locked, by group key,
+    with their severity as this transaction left it, and the coalesced jobs it enqueued.
+    Neither can change under it until it commits, so each is done once."""
 
     locked: dict[str, tuple[int, str]] = field(default_factory=dict)
     enqueued: set[tuple[str, int]] = field(default_factory=set)
-    # Grouped events that only need counting, per incident in arrival order: stored with
-    # one multi-row INSERT and counted with one UPDATE, before anything else is done.
-    joining: dict[int, list[OorEvent]] = field(default_factory=dict)
+    # Grouped events that only need counting, per incident in arrival order, with the
+    # delivery (its index) each came in and when: stored with one multi-row INSERT and
+    # counted with one UPDATE, before anything else is done.
+    joining: dict[int, list[tuple[int, datetime, OorEvent]]] = field(default_factory=dict)
 
 
 class IngestService:
@@ -107,25 +92,54 @@ class IngestService:
         """Store ``events`` (one delivery) and return what happened, after the commit."""
         if not events:
             raise ValueError("no events")
-        delivery = _Delivery()
-        results: list[IngestResult] = []
         with self._db.engine.begin() as conn:
-            for event in events:
+            return self._ingest_all(conn, [Delivery(events, now)])[0]
+
+    def ingest_many(self, deliveries: list[Delivery]) -> list[IngestResult | Exception]:
+        """Several deliveries in one transaction (group commit): the commit, the locks and
+        the coalesced jobs are paid once for all of them. Each keeps its own idempotency
+        (every event row is still unique by source and key). If the shared transaction
+        fails, nothing of it is kept and each delivery is tried again alone, so one bad
+        delivery costs the others a retry, never their events; a delivery that fails alone
+        gets its exception back in its place."""
+        if any(not d.events for d in deliveries):
+            raise ValueError("no events")
+        try:
+            with self._db.engine.begin() as conn:
+                return list(self._ingest_all(conn, deliveries))
+        except Exception as exc:
+            if len(deliveries) == 1:
+                return [exc]
+            log.warning("group_commit_split", deliveries=len(deliveries), error=type(exc).__name__)
+        results: list[IngestResult | Exception] = []
+        for delivery in deliveries:
+            try:
+                results.append(self.ingest(delivery.events, now=delivery.received_at))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def _ingest_all(self, conn: Connection, deliveries: list[Delivery]) -> list[IngestResult]:
+        held = _Held()
+        groups = {e.group_key for d in deliveries for e in d.events if e.group_key}
+        if len(groups) > 1:
+            # Lock every group this transaction touches up front, in key order: another
+            # batch sharing some of them then waits for this one rather than deadlock.
+            held.locked.update(repo.lock_open_by_groups(conn, groups))
+        outcomes: list[list[IngestResult]] = [[] for _ in deliveries]
+        for index, delivery in enumerate(deliveries):
+            now = delivery.received_at
+            for event in delivery.events:
                 # Lock the group's open incident first (when there is one), so the event row
                 # can be stored with its final outcome: the insert decides "new or duplicate".
-                incident = self._lock(conn, event.group_key, delivery) if event.group_key else None
+                incident = self._lock(conn, event.group_key, held) if event.group_key else None
                 if incident is not None and _only_counted(event, incident):
-                    delivery.joining.setdefault(incident[0], []).append(event)
+                    held.joining.setdefault(incident[0], []).append((index, now, event))
                     continue
-                results += self._store_joining(conn, now, delivery)  # in arrival order
-                results.append(self._ingest_one(conn, event, incident, now, delivery))
-            results += self._store_joining(conn, now, delivery)
-        outcomes = {r.outcome for r in results}
-        for outcome in _PRECEDENCE:
-            if outcome in outcomes:
-                number = next(r.incident_number for r in results if r.outcome == outcome)
-                return IngestResult(number, outcome)
-        return IngestResult(results[0].incident_number, Outcome.IGNORED)
+                self._store_joining(conn, held, outcomes)  # in arrival order
+                outcomes[index].append(self._ingest_one(conn, event, incident, now, held))
+        self._store_joining(conn, held, outcomes)
+        return [most_significant(results) for results in outcomes]
 
     def _ingest_one(
         self,
@@ -133,27 +147,27 @@ class IngestService:
         event: OorEvent,
         incident: tuple[int, str] | None,
         now: datetime,
-        delivery: _Delivery,
+        held: _Held,
     ) -> IngestResult:
         try:
             if event.status is EventStatus.RESOLVED:
-                return self._recover(conn, event, incident, now, delivery)
+                return self._recover(conn, event, incident, now, held)
             if incident is None:
-                return self._open(conn, event, now, delivery)
+                return self._open(conn, event, now, held)
             event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
-            return self._join(conn, event, event_id, incident, now, delivery)
+            return self._join(conn, event, event_id, incident, now, held)
         except _AlreadyStored:
             number = repo.stored_event_incident(conn, event.source, event.dedup_key)
             return IngestResult(number, Outcome.DUPLICATE)
 
     @staticmethod
-    def _lock(conn: Connection, group_key: str, delivery: _Delivery) -> tuple[int, str] | None:
-        """The group's open incident, locked for this transaction (once per delivery)."""
-        incident = delivery.locked.get(group_key)
+    def _lock(conn: Connection, group_key: str, held: _Held) -> tuple[int, str] | None:
+        """The group's open incident, locked for this transaction (once per transaction)."""
+        incident = held.locked.get(group_key)
         if incident is None:
             incident = repo.lock_open_by_group(conn, group_key)
             if incident is not None:
-                delivery.locked[group_key] = incident
+                held.locked[group_key] = incident
         return incident
 
     def _store(
@@ -174,41 +188,46 @@ class IngestService:
         return event_id
 
     def _store_joining(
-        self, conn: Connection, now: datetime, delivery: _Delivery
-    ) -> list[IngestResult]:
-        """Store and count the grouped events waiting in ``delivery``: per incident one
-        multi-row insert (the unique index skips those stored before) and one UPDATE."""
-        results: list[IngestResult] = []
-        for number, waiting in delivery.joining.items():
-            rows = [repo.event_values(e, now, Outcome.GROUPED.value, number) for e in waiting]
-            fresh = repo.insert_events(conn, rows)
-            stored: list[OorEvent] = []
-            repeated: list[OorEvent] = []
-            for event in waiting:
-                key = (event.source, event.dedup_key)
-                (stored if key in fresh else repeated).append(event)
-                fresh.discard(key)  # the same alert twice in one delivery: stored once
-            if stored:
-                event_tally.note_event(
-                    conn, number, now=now, headline=stored[-1].title, count=len(stored),
-                    grouped=True, recovered=False, tallied=True,
-                )  # fmt: skip
-                self._follow_up(conn, number, now, delivery, summary=True)
-                results += [IngestResult(number, Outcome.GROUPED)] * len(stored)
-            if repeated:
-                known = repo.stored_events_incidents(
-                    conn, [(e.source, e.dedup_key) for e in repeated]
-                )
-                results += [
-                    IngestResult(known.get((e.source, e.dedup_key)), Outcome.DUPLICATE)
-                    for e in repeated
-                ]
-        delivery.joining.clear()
-        return results
+        self, conn: Connection, held: _Held, outcomes: list[list[IngestResult]]
+    ) -> None:
+        """Store and count the grouped events waiting in ``held``, for every incident at
+        once: one multi-row insert (the unique index skips those stored before), one
+        counting UPDATE executed for all incidents, one insert of their coalesced jobs;
+        each result goes to the delivery its event came in."""
+        waiting = [(number, item) for number, items in held.joining.items() for item in items]
+        held.joining.clear()
+        if not waiting:
+            return
+        rows = [repo.event_values(e, at, Outcome.GROUPED.value, n) for n, (_, at, e) in waiting]
+        fresh = repo.insert_events(conn, rows)
+        counted: dict[int, list[tuple[int, datetime, OorEvent]]] = {}
+        repeated: list[tuple[int, OorEvent]] = []
+        for number, (index, at, event) in waiting:
+            key = (event.source, event.dedup_key)
+            if key in fresh:
+                fresh.discard(key)  # the same alert twice in one batch: stored once
+                counted.setdefault(number, []).append((index, at, event))
+            else:
+                repeated.append((index, event))
+        notes: list[tuple[int, datetime, str, int]] = []
+        follow_ups: list[dict[str, Any]] = []
+        for number, stored in counted.items():
+            now = max(at for _, at, _ in stored)
+            notes.append((number, now, stored[-1][2].title, len(stored)))
+            follow_ups += self._follow_up_rows(number, now, held, summary=True)
+            for index, _, _ in stored:
+                outcomes[index].append(IngestResult(number, Outcome.GROUPED))
+        event_tally.note_grouped_events(conn, notes)
+        jobs.insert_jobs(conn, follow_ups)
+        if repeated:
+            known = repo.stored_events_incidents(
+                conn, [(e.source, e.dedup_key) for _, e in repeated]
+            )
+            for index, e in repeated:
+                number_of = known.get((e.source, e.dedup_key))
+                outcomes[index].append(IngestResult(number_of, Outcome.DUPLICATE))
 
-    def _open(
-        self, conn: Connection, event: OorEvent, now: datetime, delivery: _Delivery
-    ) -> IngestResult:
+    def _open(self, conn: Connection, event: OorEvent, now: datetime, held: _Held) -> IngestResult:
         event_id = self._store(conn, event, now, Outcome.OPENED, None)
         for _ in range(_OPEN_ATTEMPTS):
             number = repo.insert_incident(conn, self._new_incident(event, now))
@@ -216,14 +235,14 @@ class IngestService:
                 break
             # Another delivery of the same group opened it a moment ago: join it.
             assert event.group_key is not None
-            winner = self._lock(conn, event.group_key, delivery)
+            winner = self._lock(conn, event.group_key, held)
             if winner is not None:
                 repo.set_event_result(conn, event_id, Outcome.GROUPED.value, winner[0])
-                return self._join(conn, event, event_id, winner, now, delivery)
+                return self._join(conn, event, event_id, winner, now, held)
         else:
             raise RuntimeError(f"could not open or join an incident for {event.group_key!r}")
         if event.group_key:
-            delivery.locked[event.group_key] = (number, self._new_severity(event).value)
+            held.locked[event.group_key] = (number, self._new_severity(event).value)
         repo.insert_steps(conn, number)
         repo.insert_timeline(
             conn,
@@ -290,7 +309,7 @@ class IngestService:
         event_id: int,
         incident: tuple[int, str],
         now: datetime,
-        delivery: _Delivery,
+        held: _Held,
     ) -> IngestResult:
         """Add the stored event to the locked open incident of its group: counted, and
         told in the window's summary unless it raises the severity (said at once)."""
@@ -302,10 +321,10 @@ class IngestService:
                 conn, number, now=now, headline=event.title,
                 grouped=True, recovered=False, tallied=True,
             )  # fmt: skip
-            self._follow_up(conn, number, now, delivery, summary=True)
+            self._follow_up(conn, number, now, held, summary=True)
             return IngestResult(number, Outcome.GROUPED)
         assert event.group_key is not None
-        delivery.locked[event.group_key] = (number, raised.value)
+        held.locked[event.group_key] = (number, raised.value)
         event_tally.note_event(
             conn, number, now=now, headline=event.title,
             grouped=True, recovered=False, tallied=False, severity=raised.value,
@@ -314,7 +333,7 @@ class IngestService:
         notice = self._notice(number, now, f"{JobKind.POST_NOTICE}:{event_id}", "severity", text)
         jobs.insert_jobs(conn, [notice])
         self._timeline(conn, event, number, now, "severity", text)
-        self._follow_up(conn, number, now, delivery, summary=False)
+        self._follow_up(conn, number, now, held, summary=False)
         return IngestResult(number, Outcome.GROUPED)
 
     def _recover(
@@ -323,7 +342,7 @@ class IngestService:
         event: OorEvent,
         incident: tuple[int, str] | None,
         now: datetime,
-        delivery: _Delivery,
+        held: _Held,
     ) -> IngestResult:
         """A monitor reports recovery. The first recovery of a window is said at once (its
         notice is keyed by the window); the others are told in the window's summary."""
@@ -341,7 +360,7 @@ class IngestService:
         )  # fmt: skip
         if at_once:
             self._timeline(conn, event, number, now, "recovered", text)
-        self._follow_up(conn, number, now, delivery, summary=not at_once)
+        self._follow_up(conn, number, now, held, summary=not at_once)
         return IngestResult(number, Outcome.RECOVERED)
 
     @staticmethod
@@ -366,10 +385,16 @@ class IngestService:
         )
 
     def _follow_up(
-        self, conn: Connection, number: int, now: datetime, delivery: _Delivery, *, summary: bool
+        self, conn: Connection, number: int, now: datetime, held: _Held, *, summary: bool
     ) -> None:
+        jobs.insert_jobs(conn, self._follow_up_rows(number, now, held, summary=summary))
+
+    @staticmethod
+    def _follow_up_rows(
+        number: int, now: datetime, held: _Held, *, summary: bool
+    ) -> list[dict[str, Any]]:
         """A board refresh and (for a tallied event) the window's summary: coalesced, so a
-        job already waiting for the incident absorbs them; once per delivery. Both wait,
+        job already waiting for the incident absorbs them; once per transaction. Both wait,
         absorbing what arrives meanwhile: the summary a window, the board a few seconds
         (what is said at once refreshes the board at once too)."""
         if not summary:
@@ -381,12 +406,12 @@ class IngestService:
             ]
         rows = []
         for kind, delay in wanted:
-            if (kind, number) not in delivery.enqueued:
-                delivery.enqueued.add((kind, number))
+            if (kind, number) not in held.enqueued:
+                held.enqueued.add((kind, number))
                 rows.append(
                     jobs.coalesced_job_values(kind, now=now, incident_id=number, delay=delay)
                 )
-        jobs.insert_jobs(conn, rows)
+        return rows
 
 
 def _only_counted(event: OorEvent, incident: tuple[int, str]) -> bool:

@@ -1,13 +1,11 @@
 """The webhook endpoints: authenticate, validate, store, answer 202 — in that order.
 
 Nothing is stored unless the request authenticates and validates; nothing is answered
-202 until the event is committed. Storage runs in a worker thread so the event loop keeps
-serving other requests (Slack's 3-second acks share this loop).
-
-At most ``store_threads`` requests store at once; the others wait their turn before taking
-a thread. Without that bound a burst ran up to 40 threads (AnyIO's default) against a pool
-of 10 database connections plus 10 overflow ones: threads queued for connections, and the
-overflow connections were opened and closed again, a new PostgreSQL session each time.
+202 until the event is committed. Storage runs off the event loop (Slack's 3-second acks
+share this loop), through :class:`~bot.ingest.group_commit.GroupCommit`: requests that
+arrive together share one transaction, at most a few transactions run at once, and when
+too many requests wait the next one gets 503 with ``Retry-After`` rather than a place in
+a queue without end.
 """
 
 from __future__ import annotations
@@ -15,10 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
-import anyio
-import anyio.to_thread
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -28,10 +23,11 @@ from starlette.routing import Route
 from bot.domain.clock import Clock
 from bot.domain.events import OorEvent
 from bot.domain.plan import Plan
-from bot.incidents.ingest import IngestResult, IngestService
+from bot.incidents.ingest_results import Delivery
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.auth import WebhookAuthenticator
 from bot.ingest.errors import IngestError
+from bot.ingest.group_commit import Busy, GroupCommit
 from bot.ingest.limits import MAX_BODY_BYTES, check_content_type, read_limited_body
 from bot.ingest.native import native_json_schema, parse_native
 from bot.metrics import Metrics
@@ -45,26 +41,14 @@ Parser = Callable[[bytes, datetime], list[OorEvent]]
 @dataclass
 class WebhookDeps:
     authenticator: WebhookAuthenticator
-    ingest: IngestService
+    group_commit: GroupCommit
     plan: Plan
     clock: Clock
     metrics: Metrics
     on_stored: Callable[[], None]
-    # One store is a few milliseconds of database round trips; a handful at once keeps
-    # the database busy and stays inside the connection pool (10), next to the outbox.
-    store_threads: int = 6
 
 
 def webhook_routes(deps: WebhookDeps) -> list[Route]:
-    limiter: anyio.CapacityLimiter | None = None  # made on first use: it needs the event loop
-
-    async def store(events: list[OorEvent], now: datetime) -> IngestResult:
-        nonlocal limiter
-        if limiter is None:
-            limiter = anyio.CapacityLimiter(deps.store_threads)
-        work = partial(deps.ingest.ingest, events, now=now)
-        return await anyio.to_thread.run_sync(work, limiter=limiter)
-
     async def receive(request: Request, source: str, parse: Parser) -> Response:
         now = deps.clock.now()
         try:
@@ -77,7 +61,15 @@ def webhook_routes(deps: WebhookDeps) -> list[Route]:
             log.info("webhook_rejected", source=source, status=exc.status, field=exc.field)
             return JSONResponse(exc.to_json(), status_code=exc.status)
         try:
-            result = await store(events, now)
+            result = await deps.group_commit.store(Delivery(events, now))
+        except Busy:
+            log.warning("webhook_busy", source=source, waiting=deps.group_commit.waiting)
+            deps.metrics.webhook_events.labels(source=source, outcome="busy").inc()
+            return JSONResponse(
+                {"error": "busy", "message": "too many events waiting to be stored; retry"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
         except SQLAlchemyError:
             # 5xx only when storing failed: senders (Alertmanager) retry those.
             log.exception("webhook_store_failed", source=source)

@@ -91,6 +91,29 @@ def note_event(
     conn.execute(stmt, params)
 
 
+def note_grouped_events(conn: Connection, counted: list[tuple[int, datetime, str, int]]) -> None:
+    """:func:`note_event` for grouped, tallied events of several incidents at once, given
+    as (incident id, latest arrival, latest headline, how many): one statement executed
+    for many rows (psycopg sends them in one pipeline)."""
+    if not counted:
+        return
+    stmt = _note_event(grouped=True, tallied=True, raises=False)
+    conn.execute(
+        stmt,
+        [
+            {
+                "incident_id": incident_id,
+                "now": now,
+                "headline": headline[:200],
+                "count": count,
+                "recovered": 0,
+                "since": now,
+            }
+            for incident_id, now, headline, count in counted
+        ],
+    )
+
+
 _PENDING_TALLY = (
     core_select(
         INCIDENT.c.pending_events,

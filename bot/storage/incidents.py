@@ -176,6 +176,17 @@ _LOCK_OPEN_BY_GROUP = (
     )
     .with_for_update()
 )
+# Several groups at once (a group commit): locked in group-key order, so two batches that
+# share groups queue on each other instead of deadlocking.
+_LOCK_OPEN_BY_GROUPS = (
+    core_select(INCIDENT.c.id, INCIDENT.c.severity, INCIDENT.c.group_key)
+    .where(
+        INCIDENT.c.group_key.in_(bindparam("group_keys", expanding=True)),
+        INCIDENT.c.status != IncidentStatus.CLOSED.value,
+    )
+    .order_by(INCIDENT.c.group_key)
+    .with_for_update()
+)
 _STORED_EVENT_INCIDENT = core_select(EVENT.c.incident_id).where(
     EVENT.c.source == bindparam("source"), EVENT.c.dedup_key == bindparam("dedup_key")
 )
@@ -231,6 +242,17 @@ def lock_open_by_group(conn: Connection, group_key: str) -> tuple[int, str] | No
     concurrent events of one group queue on it rather than overwrite each other's counts."""
     row = conn.execute(_LOCK_OPEN_BY_GROUP, {"group_key": group_key}).first()
     return (int(row.id), str(row.severity)) if row else None
+
+
+def lock_open_by_groups(conn: Connection, group_keys: set[str]) -> dict[str, tuple[int, str]]:
+    """:func:`lock_open_by_group` for several groups in one statement, locked in key order."""
+    found: dict[str, tuple[int, str]] = {}
+    keys = sorted(group_keys)
+    for start in range(0, len(keys), _IN_CHUNK):
+        params = {"group_keys": keys[start : start + _IN_CHUNK]}
+        for row in conn.execute(_LOCK_OPEN_BY_GROUPS, params):
+            found[str(row.group_key)] = (int(row.id), str(row.severity))
+    return found
 
 
 def jsonable(value: Any) -> Any:
