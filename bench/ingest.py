@@ -157,6 +157,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """The largest ``field`` of ``/proc/<pid>/status`` (VmRSS now, VmHWM the peak) among
+    ``pid`` and the processes under it, in MB: each server process against the target."""
+    largest = 0.0
+    with suppress(FileNotFoundError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                largest = int(line.split()[1]) / 1024
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            largest = max(largest, memory_mb(int(child), field))
+    return round(largest, 1)
+
+
 def bot_stack(stack: ExitStack, db_url: str, tmp: Path, workers: int = 1) -> tuple[str, str, int]:
     """Emulator + ``oor-bot serve --workers N`` as subprocesses in ``stack``: bot URL,
     emulator URL, pid (of the parent when N > 1)."""
@@ -281,10 +294,11 @@ def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path, workers: i
             db_url = stack.enter_context(database(db, tmp))
             url, _emu, pid = bot_stack(stack, db_url, tmp, workers)
             wait_idle(db_url)
-        load1, cpu0 = os.getloadavg()[0], cpu_seconds(pid)
+        load1, cpu0, idle_mb = os.getloadavg()[0], cpu_seconds(pid), memory_mb(pid)
         result = asyncio.run(fire(f"{url}/webhooks/oor", n, args.rate, args.conns, groups))
         cpu = 1000 * (cpu_seconds(pid) - cpu0) / max(1, result["ok"])
         result |= {"cpu_ms_per_ev": round(cpu, 2), "load1_before": load1}
+        result |= {"rss_idle_mb": idle_mb, "rss_peak_mb": memory_mb(pid, "VmHWM")}
         if db == "bare":
             return {"target": "bare", "mix": mix, **result}
         stored = query(db_url, "SELECT count(*) FROM event")[0][0]
@@ -411,9 +425,11 @@ def print_medians(runs: list[Json]) -> None:
         if bare and target != "bare":
             cpu = statistics.median(float(r["cpu_ms_per_ev"]) for r in rs)
             loads += f"; CPU/event x{cpu / max(statistics.median(bare), 0.01):.1f} bare"
+        memory = f", RSS idle {col('rss_idle_mb')} peak {col('rss_peak_mb')} MB"
         print(
             f"{target} {mix}: ev/s {col('eps')}, p50 {col('p50')}, p99 {col('p99')} ms, "
-            f"CPU/event {col('cpu_ms_per_ev')} ms, errors {col('errors')}; load {loads}"
+            f"CPU/event {col('cpu_ms_per_ev')} ms, errors {col('errors')}"
+            f"{memory if target != 'bare' else ''}; load {loads}"
         )
 
 
