@@ -18,6 +18,7 @@ import math
 import random
 import secrets
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ USERS = (("U01ALICE", "alice"), ("U02BOB", "bob"), ("U03CAROL", "carol"))  # res
 RESPONDERS = {"U01ALICE", "U02BOB", "U03CAROL", "U05ERIN"}
 TYPES = ("payment_failure", "transaction_interruption", "amount_error", "system_crash")
 FAILED_PREFIX = "⚠️ Something went wrong"
+BUSY_MARK = b"too busy"  # bot.slack.replies.BUSY, answered in the ack: nothing was done
 # (text, weight): 7 of 11 change the incident, 4 only read.
 MIX = (("ack", 1), ("note bench note {i}", 2), ("investigate bench finding {i}: timeouts", 2),
        ("severity sev2", 1), ("record amount={i}.50 currency=CNY", 1), ("status", 2),
@@ -89,13 +91,17 @@ def start_emulator(stack: ExitStack, tmp: Path) -> str:
     return url
 
 
-def start_bot(stack: ExitStack, emu: str, db_url: str, tmp: Path) -> tuple[str, int]:
+def start_bot(
+    stack: ExitStack, emu: str, db_url: str, tmp: Path, workers: int = 1
+) -> tuple[str, int]:
+    """`oor-bot serve` with `workers` processes (OOR_WORKERS; unset, PostgreSQL would get
+    one per core)."""
     port = ingest.free_port()
     env = ingest.clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=f"{emu}/api/", OOR_DATABASE_URL=db_url, OOR_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
         OOR_PLAN=str(ingest.ROOT / "plan.example.yaml"), OOR_PORT=str(port),
-        OOR_LOG_LEVEL="warning",
+        OOR_LOG_LEVEL="warning", OOR_WORKERS=str(workers),
     )  # fmt: skip
     proc = stack.enter_context(
         ingest.process("bot", [str(ingest.BIN / "oor-bot"), "serve"], env, tmp)
@@ -173,6 +179,7 @@ async def load(
     texts = [text for text, weight in MIX for _ in range(weight)]
     lat: list[float] = []
     statuses: dict[str, int] = {}
+    busy = [0]
     sent_at: dict[str, float] = {}  # response_url token -> wall time sent (reply expected)
     loop = asyncio.get_running_loop()
     timeout = aiohttp.ClientTimeout(total=10)
@@ -208,6 +215,7 @@ async def load(
                     content, key = b"-", type(exc).__name__
                 lat.append(loop.time() - t0)
                 statuses[key] = statuses.get(key, 0) + 1
+                busy[0] += BUSY_MARK in content
                 if key == "200" and not content and not text.startswith("help"):
                     sent_at[url.rsplit("/", 1)[1]] = wall  # the answer follows
 
@@ -217,7 +225,7 @@ async def load(
     return {
         "requests": len(lat), "ok": ok, "errors": len(lat) - ok, "statuses": statuses,
         "rps": round(len(lat) / elapsed, 1), **percentiles(lat), "elapsed_s": round(elapsed, 2),
-        "client_cpu_pct": round(100 * client_cpu / elapsed), "sent_at": sent_at,
+        "client_cpu_pct": round(100 * client_cpu / elapsed), "sent_at": sent_at, "busy": busy[0],
     }  # fmt: skip
 
 
@@ -250,7 +258,7 @@ def drain(emu: str, sent_at: dict[str, float], timeout: float) -> Json:
     }  # fmt: skip
 
 
-def run(target: str, args: argparse.Namespace, tmp: Path) -> Json:
+def run(target: str, args: argparse.Namespace, tmp: Path, workers: int = 1) -> Json:
     with ExitStack() as stack:
         emu = start_emulator(stack, tmp)
         if target == "bare":
@@ -258,13 +266,18 @@ def run(target: str, args: argparse.Namespace, tmp: Path) -> Json:
             channels = [(f"C0BENCH{i:02d}", f"oor-{i}-bench") for i in range(args.incidents)]
         else:
             db_url = stack.enter_context(ingest.database(target, tmp))
-            url, pid = start_bot(stack, emu, db_url, tmp)
+            url, pid = start_bot(stack, emu, db_url, tmp, workers)
             channels = open_incidents(url, emu, args.incidents, timeout=120)
             time.sleep(1.0)  # let the channel setup's last board refreshes finish
         load1, cpu0 = float(Path("/proc/loadavg").read_text().split()[0]), ingest.cpu_seconds(pid)
         result = asyncio.run(load(url, emu, channels, args))
         cpu_ms = 1000 * (ingest.cpu_seconds(pid) - cpu0) / max(1, result["requests"])
-        result |= {"target": "bare" if target == "bare" else f"bot/{target}",
+        label = (
+            "bare"
+            if target == "bare"
+            else f"bot/{target}" + (f"/w{workers}" if workers > 1 else "")
+        )
+        result |= {"target": label,
                    "cpu_ms_per_req": round(cpu_ms, 2), "load1_before": load1}  # fmt: skip
         sent_at = result.pop("sent_at")
         return result | drain(emu, {} if target == "bare" else sent_at, args.drain)
@@ -282,8 +295,9 @@ def print_table(runs: list[Json]) -> None:
             f"{r['target']:<13}" + "".join(f"{r[c]!s:>9}" for c in cols)
             + f"{replies:>15}{r['replies_failed']:>7}{r['load1_before']:>6.1f}"
         )  # fmt: skip
-    bare = next((r for r in runs if r["target"] == "bare"), None)
+    bares = {r.get("round", 0): r for r in runs if r["target"] == "bare"}
     for r in runs:
+        bare = bares.get(r.get("round", 0))
         if bare is None or r is bare:
             continue
         ratio = r["p99"] / max(bare["p99"], 0.1)
@@ -292,9 +306,34 @@ def print_table(runs: list[Json]) -> None:
             f"{r['target']} / bare: p99 x{ratio:.2f}, p50 x{r['p50'] / max(bare['p50'], 0.1):.2f},"
             f" rps x{r['rps'] / max(bare['rps'], 0.1):.2f} -- target (p99 <= 100 ms and"
             f" <= 2x bare) {verdict}; replies {r['replies']}/{r['expect_replies']} arrived"
-            f" ({r['replies_lost']} lost, {r['replies_failed']} failures), the last"
+            f" ({r['replies_lost']} lost, {r['replies_failed']} failures, {r['busy']} commands"
+            f" answered busy in the ack), the last"
             f" {r['drain_s']} s after the load; command to reply p50 {r['reply_p50']} ms,"
             f" p99 {r['reply_p99']} ms, max {r['reply_max']} ms"
+        )
+
+
+def print_medians(runs: list[Json]) -> None:
+    """Per target: the median of the runs and their spread (min-max); ratios to the bare
+    app are of the medians."""
+    print("\nmedians of the runs (spread min-max), load at each start:")
+    groups: dict[str, list[Json]] = {}
+    for r in runs:
+        groups.setdefault(r["target"], []).append(r)
+    bare_p99 = statistics.median(float(r["p99"]) for r in groups.get("bare", [{"p99": 0}]))
+    for target, rs in groups.items():
+
+        def col(key: str, rs: list[Json] = rs) -> str:
+            values = sorted(float(r[key]) for r in rs)
+            return f"{statistics.median(values):g} ({values[0]:g}-{values[-1]:g})"
+
+        p99 = statistics.median(float(r["p99"]) for r in rs)
+        ratio = f", p99 x{p99 / max(bare_p99, 0.1):.2f} bare" if target != "bare" else ""
+        loads = " ".join(f"{r['load1_before']:.1f}" for r in rs)
+        print(
+            f"{target}: rps {col('rps')}, p50 {col('p50')}, p99 {col('p99')} ms{ratio}, "
+            f"CPU/cmd {col('cpu_ms_per_req')} ms, busy {col('busy')}, reply p99"
+            f" {col('reply_p99')} ms, lost {col('replies_lost')}; load {loads}"
         )
 
 
@@ -311,13 +350,19 @@ def main() -> int:
     p.add_argument("--drain", type=float, default=300.0, help="max seconds to wait for replies")
     p.add_argument("--rate", type=float, default=0.0, help="commands/s (0: closed loop)")
     p.add_argument("--no-bare", action="store_true", help="skip the bare Bolt app")
+    p.add_argument(
+        "--workers", type=lambda v: [int(n) for n in v.split(",")], default=[1],
+        help="server processes of the bot on PostgreSQL, comma-separated to compare: 1,2",
+    )  # fmt: skip
+    p.add_argument("--runs", type=int, default=1, help="repeat every row; medians printed")
     args = p.parse_args()
     a = args
     bounds = (0 < a.seconds <= 600, 1 <= a.requests <= 10**6, 1 <= a.conns <= 256,
-              1 <= a.incidents <= 50, 0 <= a.drain <= 1800, 0 <= a.rate <= 5000)  # fmt: skip
+              1 <= a.incidents <= 50, 0 <= a.drain <= 1800, 0 <= a.rate <= 5000,
+              1 <= a.runs <= 20, all(1 <= w <= 8 for w in a.workers))  # fmt: skip
     if not all(bounds):
         p.error("bounds: seconds 0..600, requests 1..1e6, conns 1..256, incidents 1..50, "
-                "drain 0..1800, rate 0..5000")  # fmt: skip
+                "drain 0..1800, rate 0..5000, runs 1..20, workers 1..8")  # fmt: skip
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
 
     info = ingest.machine()
@@ -331,13 +376,19 @@ def main() -> int:
     runs: list[Json] = []
     with tempfile.TemporaryDirectory(prefix="oor-bench-cmd-") as tmpdir:
         try:
-            for target in [*dbs, *([] if args.no_bare else ["bare"])]:
-                print(f"load: {target}, {args.conns} connections, {args.seconds:g} s ...")
-                runs.append(run(target, args, Path(tmpdir)))
+            for round_ in range(args.runs):
+                for target in [*dbs, *([] if args.no_bare else ["bare"])]:
+                    for workers in args.workers if target == "postgres" else [1]:
+                        print(f"load: {target} w{workers}, {args.conns} connections,"
+                              f" {args.seconds:g} s ...")  # fmt: skip
+                        result = run(target, args, Path(tmpdir), workers)
+                        runs.append(result | {"round": round_})
         except KeyboardInterrupt:
             print("interrupted: stopping subprocesses")
             return 130
     print_table(runs)
+    if args.runs > 1:
+        print_medians(runs)
     print(json.dumps({"bench": "commands", "machine": info, "runs": runs}))
     return 1 if any(r["errors"] or r["replies_lost"] or r["replies_failed"] for r in runs) else 0
 

@@ -293,6 +293,8 @@ def create_app(
         finally:
             if socket_mode is not None:
                 await socket_mode.stop()
+            # Commands acked before the stop: their work is done and answered first.
+            await replies.aclose()
             # HTTP requests have finished (uvicorn drains them first). Running jobs get
             # what is left of the grace period (it started at the signal, see
             # bot/server.py), the rest is given back; then the ticks stop.

@@ -101,7 +101,7 @@ class Interactions:
         ) -> None:
             click = Click.from_request(body, action)
             await replies.acknowledge_then(
-                ack, lambda: handle(click), ViaResponseUrl(respond), what
+                ack, lambda: handle(click), ViaResponseUrl(respond.response_url), what
             )
 
         self._bolt.action(action_id)(clicked)

@@ -73,9 +73,9 @@ def register_listeners(
             )
             return
         inv = Invocation(command["user_id"], command["channel_id"], command.get("trigger_id"))
-        await replies.acknowledge_then(
-            ack, lambda: handlers.handle(parsed, inv), ViaResponseUrl(respond), "oor_command"
-        )
+        # A command's ack can carry a message: "busy" needs no request of its own.
+        to = ViaResponseUrl(respond.response_url, in_ack=True)
+        await replies.acknowledge_then(ack, lambda: handlers.handle(parsed, inv), to, "oor_command")
 
     def board_button(click: Click) -> SlackMessage | None:
         word = click.action_id.removeprefix("board_")

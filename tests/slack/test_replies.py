@@ -4,6 +4,7 @@ work in a thread, then the reply; a refusal is shown as it is, a failure is repo
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -22,8 +23,14 @@ class Recorder:
     async def ack(self, **body: Any) -> None:
         self.events.append(("ack", body))
 
-    async def respond(self, **body: Any) -> None:
-        self.events.append(("respond", body["text"]))
+    async def post(self, url: str, body: bytes) -> bool:
+        """Stands in for the response_url client (tests/slack/test_response_urls.py has
+        the real one against a real endpoint)."""
+        self.events.append(("respond", json.loads(body)["text"]))
+        return True
+
+    async def aclose(self) -> None:
+        pass
 
     def call(self, method: str, **args: Any) -> dict[str, Any]:
         self.events.append((method, (args["channel"], args["user"], args["text"])))
@@ -38,7 +45,7 @@ class Incidents:
 
 
 def _replies(slack: Recorder) -> Replies:
-    return Replies(slack, Incidents())  # type: ignore[arg-type]
+    return Replies(slack, Incidents(), response_urls=slack)  # type: ignore[arg-type]
 
 
 def test_the_ack_comes_before_the_work_which_runs_off_the_event_loop() -> None:
@@ -51,7 +58,9 @@ def test_the_ack_comes_before_the_work_which_runs_off_the_event_loop() -> None:
 
     async def main() -> None:
         loop_thread.append(threading.get_ident())
-        await _replies(slack).acknowledge_then(slack.ack, work, ViaResponseUrl(slack.respond))
+        await _replies(slack).acknowledge_then(
+            slack.ack, work, ViaResponseUrl("https://hooks.slack.test/1")
+        )
 
     asyncio.run(main())
     assert slack.events == [("ack", {}), ("work", True), ("respond", "done")]
@@ -68,7 +77,9 @@ def test_a_refusal_is_shown_and_a_failure_reported_never_dropped() -> None:
 
     async def main() -> None:
         replies = _replies(slack)
-        await replies.acknowledge_then(slack.ack, refused, ViaResponseUrl(slack.respond))
+        await replies.acknowledge_then(
+            slack.ack, refused, ViaResponseUrl("https://hooks.slack.test/1")
+        )
         await replies.acknowledge_then(slack.ack, broken, InChannel("C0GEN", "U1"))
 
     asyncio.run(main())
