@@ -41,6 +41,7 @@ from bot.domain.clock import Clock
 from bot.held_jobs import Heartbeat, HeldJobs
 from bot.metrics import Metrics
 from bot.outbox.outcomes import NotReady, Permanent, RetryAfter, Transient
+from bot.outbox.pauses import KindPauses
 from bot.storage import jobs
 from bot.storage.db import Database
 from bot.storage.jobs import ClaimedJob
@@ -127,6 +128,7 @@ class OutboxWorker:
         self.turn = turn or OutboxTurn()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.held = HeldJobs(db, clock, self.owner, self._options.lease)
+        self.pauses = KindPauses()
         self._heartbeat = Heartbeat(self.heartbeat, self._options.lease.total_seconds() / 3)
         self._queue: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -294,6 +296,7 @@ class OutboxWorker:
                 owner=self.owner,
                 lease=self._options.lease,
                 limit=limit,
+                paused=self.pauses.paused(self._clock.now()),
             )
 
     def run_due_jobs(self, max_rounds: int = 50) -> int:
@@ -324,6 +327,9 @@ class OutboxWorker:
             kept = self._reschedule(job, exc.delay_seconds, str(exc), count_attempt=False)
         except RetryAfter as exc:
             result = "rate_limited"
+            if exc.shared:
+                now = self._clock.now()
+                self.pauses.pause(job.kind, now + timedelta(seconds=exc.retry_after), now)
             kept = self._reschedule(job, exc.retry_after, str(exc), count_attempt=False)
         except Permanent as exc:
             result = "permanent_error"

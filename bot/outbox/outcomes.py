@@ -18,11 +18,18 @@ class JobOutcome(Exception):
 
 
 class RetryAfter(JobOutcome):
-    """The other side asked us to wait (a rate limit); the wait is not a failed attempt."""
+    """The other side asked us to wait (a rate limit); the wait is not a failed attempt.
 
-    def __init__(self, target: str, seconds: float, error: str = "") -> None:
+    ``shared``: the wait holds for every job of this kind (a method's or an account's
+    limit), so the worker claims none of them until it is over; False when it is this
+    job's alone (one channel's posting rate)."""
+
+    def __init__(
+        self, target: str, seconds: float, error: str = "", *, shared: bool = True
+    ) -> None:
         super().__init__(target, error or f"rate limited, retry after {seconds:g}s")
         self.retry_after = seconds
+        self.shared = shared
 
 
 class Transient(JobOutcome):

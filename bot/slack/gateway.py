@@ -89,8 +89,10 @@ class SlackFailure(JobOutcome):
 
 
 class SlackRateLimited(SlackFailure, RetryAfter):
-    def __init__(self, method: str, retry_after: float) -> None:
-        RetryAfter.__init__(self, method, retry_after)
+    """``shared`` unless the limit was one channel's (posting): then it is this job's."""
+
+    def __init__(self, method: str, retry_after: float, key: str | None = None) -> None:
+        RetryAfter.__init__(self, method, retry_after, shared=key in (None, method))
 
 
 class SlackTransient(SlackFailure, Transient):
@@ -149,7 +151,7 @@ class SlackGateway:
             until = self._cooldown.get(key, 0.0)
         wait = until - self._monotonic()
         if wait > 0:
-            raise SlackRateLimited(method, wait)
+            raise SlackRateLimited(method, wait, key)
         try:
             # The typed wrappers encode arguments the way Slack expects for each method
             # (form fields for reads, JSON for blocks), so use them rather than api_call.
@@ -218,7 +220,7 @@ class SlackGateway:
                 for expired in [k for k, until in self._cooldown.items() if until <= now]:
                     del self._cooldown[expired]
                 self._cooldown[key] = now + retry_after
-            return SlackRateLimited(method, retry_after)
+            return SlackRateLimited(method, retry_after, key)
         if status >= 500:
             self._count(method, f"http_{status}")
             return SlackTransient(method, f"HTTP {status}")
@@ -229,7 +231,7 @@ class SlackGateway:
             log.error("slack_permanent_error", method=method, error=error)
             return SlackPermanent(method, error)
         if error in {"ratelimited", "rate_limited"}:
-            return SlackRateLimited(method, _retry_after(exc.response.headers))
+            return SlackRateLimited(method, _retry_after(exc.response.headers), key)
         if error in {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
             return SlackTransient(method, error)
         return SlackCallError(method, error, dict(data))

@@ -23,7 +23,7 @@ UPDATE (:func:`renew_leases`), and gives back what it will not finish when it st
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -142,7 +142,12 @@ def set_payload(session: Bind, job_id: int, payload: dict[str, Any]) -> None:
 _FREE = or_(JOB.c.lease_until.is_(None), JOB.c.lease_until < bindparam("now"))
 _DUE = (
     select(JOB.c.id)
-    .where(JOB.c.state == PENDING, JOB.c.run_after <= bindparam("now"), _FREE)
+    .where(
+        JOB.c.state == PENDING,
+        JOB.c.run_after <= bindparam("now"),
+        _FREE,
+        JOB.c.kind.not_in(bindparam("paused", expanding=True)),
+    )
     .order_by(JOB.c.run_after, JOB.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -220,10 +225,23 @@ _RELEASE_UNSTARTED = _RELEASE.values(_UNCOUNT)
 
 
 def claim_due(
-    session: Bind, *, now: datetime, owner: str, lease: timedelta, limit: int
+    session: Bind,
+    *,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int,
+    paused: Sequence[str] = (),
 ) -> list[ClaimedJob]:
-    """Lease up to ``limit`` due jobs to ``owner``. Commit follows in the caller."""
-    params = {"now": now, "owner": owner, "lease_until": now + lease, "limit": limit}
+    """Lease up to ``limit`` due jobs to ``owner``, none of the ``paused`` kinds (see
+    :mod:`bot.outbox.pauses`). Commit follows in the caller."""
+    params = {
+        "now": now,
+        "owner": owner,
+        "lease_until": now + lease,
+        "limit": limit,
+        "paused": list(paused),
+    }
     rows = sorted(session.execute(_CLAIM, params).all(), key=lambda r: (r.run_after, r.id))
     return [ClaimedJob(r.id, r.kind, r.incident_id, r.payload, r.attempts) for r in rows]
 

@@ -80,6 +80,8 @@ def test_429_honours_retry_after_and_cools_the_method_down(
     with pytest.raises(SlackRateLimited) as raised:
         gateway.call("conversations.create", name="oor-2-test")
     assert raised.value.retry_after == 7
+    # A method's limit holds for every job making the call: the outbox pauses the kind.
+    assert raised.value.shared
     calls_before = len(emulator.calls_to("conversations.create"))
     # During the cool-down the gateway does not even ask Slack.
     with pytest.raises(SlackRateLimited):
@@ -126,8 +128,9 @@ def test_a_429_in_one_channel_does_not_hold_up_posting_in_another(
         for i in range(10):  # the emulator's burst is a few messages
             gateway.call("chat.postMessage", channel=one, text=f"storm {i}")
     asked = len(emulator.calls_to("chat.postMessage"))
-    with pytest.raises(SlackRateLimited):  # cooling down: Slack is not even asked
+    with pytest.raises(SlackRateLimited) as raised:  # cooling down: Slack is not even asked
         gateway.call("chat.postMessage", channel=one, text="storm again")
+    assert not raised.value.shared  # one channel's limit: other jobs of the kind go on
     assert len(emulator.calls_to("chat.postMessage")) == asked
     assert gateway.call("chat.postMessage", channel=two, text="board")["ok"]
     assert emulator.messages(two)[-1]["text"] == "board"
