@@ -292,8 +292,12 @@ def sustained(args: argparse.Namespace, db: str, mix: str, tmp: Path, workers: i
             wait_http(f"{url}/webhooks/oor", 20, "bare app", expect=405)
         else:
             db_url = stack.enter_context(database(db, tmp))
-            url, _emu, pid = bot_stack(stack, db_url, tmp, workers)
+            url, emu, pid = bot_stack(stack, db_url, tmp, workers)
             wait_idle(db_url)
+            # Channels follow at Slack's pace: Tier 2, 20 conversations.create a minute
+            # (tests/fixtures/slack_methods/methods/conversations.create.json).
+            body = {"method": "conversations.create", "calls": 20, "per_seconds": 60}
+            httpx.post(f"{emu}/_emulator/rate_limits", json=body, timeout=5).raise_for_status()
         load1, cpu0, idle_mb = os.getloadavg()[0], cpu_seconds(pid), memory_mb(pid)
         result = asyncio.run(fire(f"{url}/webhooks/oor", n, args.rate, args.conns, groups))
         cpu = 1000 * (cpu_seconds(pid) - cpu0) / max(1, result["ok"])
