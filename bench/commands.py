@@ -270,8 +270,10 @@ def run(target: str, args: argparse.Namespace, tmp: Path, workers: int = 1) -> J
             channels = open_incidents(url, emu, args.incidents, timeout=120)
             time.sleep(1.0)  # let the channel setup's last board refreshes finish
         load1, cpu0 = float(Path("/proc/loadavg").read_text().split()[0]), ingest.cpu_seconds(pid)
+        idle_mb = ingest.memory_mb(pid)
         result = asyncio.run(load(url, emu, channels, args))
         cpu_ms = 1000 * (ingest.cpu_seconds(pid) - cpu0) / max(1, result["requests"])
+        result |= {"rss_idle_mb": idle_mb, "rss_peak_mb": ingest.memory_mb(pid, "VmHWM")}
         label = (
             "bare"
             if target == "bare"
@@ -333,7 +335,8 @@ def print_medians(runs: list[Json]) -> None:
         print(
             f"{target}: rps {col('rps')}, p50 {col('p50')}, p99 {col('p99')} ms{ratio}, "
             f"CPU/cmd {col('cpu_ms_per_req')} ms, busy {col('busy')}, reply p99"
-            f" {col('reply_p99')} ms, lost {col('replies_lost')}; load {loads}"
+            f" {col('reply_p99')} ms, lost {col('replies_lost')}, RSS idle {col('rss_idle_mb')}"
+            f" peak {col('rss_peak_mb')} MB; load {loads}"
         )
 
 
