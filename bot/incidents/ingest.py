@@ -25,22 +25,20 @@ concurrent duplicate finds its key taken and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Connection
 
 from bot.domain.event_tally import (
-    BOARD_REFRESH_DELAY,
-    SUMMARY_WINDOW,
     event_headline,
     window_number,
 )
 from bot.domain.events import EventStatus, OorEvent
 from bot.domain.plan import Plan
-from bot.domain.records import said
-from bot.domain.types import IncidentStatus, Severity
+from bot.domain.types import Severity
+from bot.incidents.ingest_jobs import channel_job_row, follow_up_rows, notice_row
 from bot.incidents.ingest_results import (
     Delivery,
     IngestResult,
@@ -48,10 +46,12 @@ from bot.incidents.ingest_results import (
     most_significant,
 )
 from bot.incidents.job_kinds import JobKind
-from bot.incidents.timeline import notice_payload, once_key
-from bot.storage import event_tally, jobs, next_due
+from bot.incidents.new_incident import new_incident_values, new_severity
+from bot.incidents.timeline import once_key
+from bot.storage import event_tally, jobs
 from bot.storage import incidents as repo
 from bot.storage.db import Database
+from bot.storage.timeline import insert_timelines
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +81,13 @@ class _Held:
     # delivery (its index) each came in and when: stored with one multi-row INSERT and
     # counted with one UPDATE, before anything else is done.
     joining: dict[int, list[tuple[int, datetime, OorEvent]]] = field(default_factory=dict)
+    # Events that open an incident, in arrival order with their delivery and time: opened
+    # together (the incidents one by one, everything else in one statement each).
+    opening: list[tuple[int, datetime, OorEvent]] = field(default_factory=list)
+    opening_groups: set[str] = field(default_factory=set)
+    # Groups looked up by the up-front lock: those not in ``locked`` had no open incident
+    # then (one opened since by another transaction shows as a conflict when opening).
+    checked: set[str] = field(default_factory=set)
 
 
 class IngestService:
@@ -126,19 +133,28 @@ class IngestService:
             # Lock every group this transaction touches up front, in key order: another
             # batch sharing some of them then waits for this one rather than deadlock.
             held.locked.update(repo.lock_open_by_groups(conn, groups))
+            held.checked = groups
         outcomes: list[list[IngestResult]] = [[] for _ in deliveries]
         for index, delivery in enumerate(deliveries):
             now = delivery.received_at
             for event in delivery.events:
+                if event.group_key in held.opening_groups:
+                    self._open_all(conn, held, outcomes)  # the group's incident first
                 # Lock the group's open incident first (when there is one), so the event row
                 # can be stored with its final outcome: the insert decides "new or duplicate".
                 incident = self._lock(conn, event.group_key, held) if event.group_key else None
                 if incident is not None and _only_counted(event, incident):
                     held.joining.setdefault(incident[0], []).append((index, now, event))
                     continue
+                if incident is None and event.status is not EventStatus.RESOLVED:
+                    held.opening.append((index, now, event))
+                    if event.group_key:
+                        held.opening_groups.add(event.group_key)
+                    continue
                 self._store_joining(conn, held, outcomes)  # in arrival order
                 outcomes[index].append(self._ingest_one(conn, event, incident, now, held))
         self._store_joining(conn, held, outcomes)
+        self._open_all(conn, held, outcomes)
         return [most_significant(results) for results in outcomes]
 
     def _ingest_one(
@@ -152,8 +168,7 @@ class IngestService:
         try:
             if event.status is EventStatus.RESOLVED:
                 return self._recover(conn, event, incident, now, held)
-            if incident is None:
-                return self._open(conn, event, now, held)
+            assert incident is not None  # events that open one go through _open_all
             event_id = self._store(conn, event, now, Outcome.GROUPED, incident[0])
             return self._join(conn, event, event_id, incident, now, held)
         except _AlreadyStored:
@@ -164,7 +179,7 @@ class IngestService:
     def _lock(conn: Connection, group_key: str, held: _Held) -> tuple[int, str] | None:
         """The group's open incident, locked for this transaction (once per transaction)."""
         incident = held.locked.get(group_key)
-        if incident is None:
+        if incident is None and group_key not in held.checked:
             incident = repo.lock_open_by_group(conn, group_key)
             if incident is not None:
                 held.locked[group_key] = incident
@@ -205,7 +220,7 @@ class IngestService:
         for number, (index, at, event) in waiting:
             key = (event.source, event.dedup_key)
             if key in fresh:
-                fresh.discard(key)  # the same alert twice in one batch: stored once
+                del fresh[key]  # the same alert twice in one batch: stored once
                 counted.setdefault(number, []).append((index, at, event))
             else:
                 repeated.append((index, event))
@@ -214,7 +229,7 @@ class IngestService:
         for number, stored in counted.items():
             now = max(at for _, at, _ in stored)
             notes.append((number, now, stored[-1][2].title, len(stored)))
-            follow_ups += self._follow_up_rows(number, now, held, summary=True)
+            follow_ups += follow_up_rows(number, now, held.enqueued, summary=True)
             for index, _, _ in stored:
                 outcomes[index].append(IngestResult(number, Outcome.GROUPED))
         event_tally.note_grouped_events(conn, notes)
@@ -227,80 +242,69 @@ class IngestService:
                 number_of = known.get((e.source, e.dedup_key))
                 outcomes[index].append(IngestResult(number_of, Outcome.DUPLICATE))
 
-    def _open(self, conn: Connection, event: OorEvent, now: datetime, held: _Held) -> IngestResult:
-        event_id = self._store(conn, event, now, Outcome.OPENED, None)
+    def _open_all(self, conn: Connection, held: _Held, outcomes: list[list[IngestResult]]) -> None:
+        """Open an incident for each event waiting in ``held``: the events stored by one
+        multi-row insert, each incident inserted (the unique index decides against a
+        concurrent opening of its group), then their steps, timeline entries, channel jobs
+        and the events' results one statement each for all of them."""
+        opening, held.opening = held.opening, []
+        held.opening_groups.clear()
+        if not opening:
+            return
+        rows = [repo.event_values(e, at, Outcome.OPENED.value, None) for _, at, e in opening]
+        ids = repo.insert_events(conn, rows)
+        opened: list[tuple[int, int, datetime, OorEvent]] = []  # event id, number, at, event
+        here: dict[tuple[str, str], int] = {}  # opened now, for a repeat in the same batch
+        for index, at, event in opening:
+            key = (event.source, event.dedup_key)
+            event_id = ids.pop(key, None)
+            if event_id is None:  # stored before, or earlier in this batch
+                known = here.get(key) or repo.stored_event_incident(conn, *key)
+                outcomes[index].append(IngestResult(known, Outcome.DUPLICATE))
+                continue
+            number, joined = self._insert_incident(conn, event, at, held)
+            if joined:  # another delivery of the group opened it a moment ago: join it
+                repo.set_event_result(conn, event_id, Outcome.GROUPED.value, number)
+                outcomes[index].append(self._join_opened(conn, event, event_id, at, held))
+                continue
+            here[key] = number
+            opened.append((event_id, number, at, event))
+            outcomes[index].append(IngestResult(number, Outcome.OPENED))
+        repo.insert_steps(conn, *(number for _, number, _, _ in opened))
+        insert_timelines(conn, [
+            (number, at, event.origin or event.source, "opened",
+             f"Incident opened from a {event.source} event: {event.title}",
+             {"event_id": event.dedup_key})
+            for _, number, at, event in opened
+        ])  # fmt: skip
+        jobs.insert_jobs(conn, [channel_job_row(number, at) for _, number, at, _ in opened])
+        results = [(event_id, Outcome.OPENED.value, number) for event_id, number, _, _ in opened]
+        repo.set_event_results(conn, results)
+
+    def _insert_incident(
+        self, conn: Connection, event: OorEvent, now: datetime, held: _Held
+    ) -> tuple[int, bool]:
+        """The new incident's number, False; if another delivery of the group opened it a
+        moment ago, that incident's number (locked in ``held``), True: join it instead."""
         for _ in range(_OPEN_ATTEMPTS):
-            number = repo.insert_incident(conn, self._new_incident(event, now))
+            number = repo.insert_incident(conn, new_incident_values(self._plan, event, now))
             if number is not None:
-                break
-            # Another delivery of the same group opened it a moment ago: join it.
+                if event.group_key:
+                    held.locked[event.group_key] = (number, new_severity(self._plan, event).value)
+                return number, False
             assert event.group_key is not None
+            held.checked.discard(event.group_key)  # it exists now: look it up
             winner = self._lock(conn, event.group_key, held)
             if winner is not None:
-                repo.set_event_result(conn, event_id, Outcome.GROUPED.value, winner[0])
-                return self._join(conn, event, event_id, winner, now, held)
-        else:
-            raise RuntimeError(f"could not open or join an incident for {event.group_key!r}")
-        if event.group_key:
-            held.locked[event.group_key] = (number, self._new_severity(event).value)
-        repo.insert_steps(conn, number)
-        repo.insert_timeline(
-            conn,
-            number,
-            at=now,
-            actor=event.origin or event.source,
-            kind="opened",
-            text=f"Incident opened from a {event.source} event: {event.title}",
-            data={"event_id": event.dedup_key},
-        )
-        jobs.insert_jobs(
-            conn,
-            [
-                jobs.job_values(
-                    JobKind.CREATE_CHANNEL,
-                    now=now,
-                    dedup_key=f"{JobKind.CREATE_CHANNEL}:{number}",
-                    incident_id=number,
-                )
-            ],
-        )
-        repo.set_event_result(conn, event_id, Outcome.OPENED.value, number)
-        return IngestResult(number, Outcome.OPENED)
+                return winner[0], True
+        raise RuntimeError(f"could not open or join an incident for {event.group_key!r}")
 
-    def _new_severity(self, event: OorEvent) -> Severity:
-        return event.severity or self._plan.for_type(event.type).severity
-
-    def _new_incident(self, event: OorEvent, now: datetime) -> dict[str, Any]:
-        details = event.details
-        severity = self._new_severity(event)
-        return {
-            "type": event.type.value,
-            "title": event.title[:200],
-            "description": event.description,
-            "severity": severity.value,
-            "status": IncidentStatus.OPEN.value,
-            "source": event.source,
-            "origin": event.origin,
-            "url": event.url,
-            "group_key": event.group_key,
-            "occurred_at": event.occurred_at,
-            "opened_at": now,
-            "updated_at": now,
-            "next_due_at": next_due.for_new_incident(self._plan, event.type, severity, now),
-            "private": event.private
-            or self._plan.opens_private(event.type, severity, event.details.extras),
-            "details": repo.jsonable(
-                {
-                    "payment_method": details.payment_method,
-                    "merchant_id": details.merchant_id,
-                    "amount": str(details.amount) if details.amount is not None else None,
-                    "currency": details.currency,
-                    "affected_transactions": details.affected_transactions,
-                    "error_code": details.error_code,
-                    "extras": details.extras,
-                }
-            ),
-        }
+    def _join_opened(
+        self, conn: Connection, event: OorEvent, event_id: int, now: datetime, held: _Held
+    ) -> IngestResult:
+        assert event.group_key is not None
+        incident = held.locked[event.group_key]
+        return self._join(conn, event, event_id, incident, now, held)
 
     def _join(
         self,
@@ -321,7 +325,7 @@ class IngestService:
                 conn, number, now=now, headline=event.title,
                 grouped=True, recovered=False, tallied=True,
             )  # fmt: skip
-            self._follow_up(conn, number, now, held, summary=True)
+            jobs.insert_jobs(conn, follow_up_rows(number, now, held.enqueued, summary=True))
             return IngestResult(number, Outcome.GROUPED)
         assert event.group_key is not None
         held.locked[event.group_key] = (number, raised.value)
@@ -330,10 +334,10 @@ class IngestService:
             grouped=True, recovered=False, tallied=False, severity=raised.value,
         )  # fmt: skip
         text = f"Severity raised {current.label} → {raised.label} by a related event: {event.title}"
-        notice = self._notice(number, now, f"{JobKind.POST_NOTICE}:{event_id}", "severity", text)
+        notice = notice_row(number, now, f"{JobKind.POST_NOTICE}:{event_id}", "severity", text)
         jobs.insert_jobs(conn, [notice])
         self._timeline(conn, event, number, now, "severity", text)
-        self._follow_up(conn, number, now, held, summary=False)
+        jobs.insert_jobs(conn, follow_up_rows(number, now, held.enqueued, summary=False))
         return IngestResult(number, Outcome.GROUPED)
 
     def _recover(
@@ -353,22 +357,16 @@ class IngestService:
         self._store(conn, event, now, Outcome.RECOVERED, number)
         text = f"Monitor reports recovered: {event.title}"
         key = once_key(number, f"recovered:{window_number(now)}")
-        at_once = jobs.insert_jobs(conn, [self._notice(number, now, key, "recovered", text)]) == 1
+        at_once = jobs.insert_jobs(conn, [notice_row(number, now, key, "recovered", text)]) == 1
         event_tally.note_event(
             conn, number, now=now, headline=event_headline(event.title, recovered=True),
             grouped=False, recovered=True, tallied=not at_once,
         )  # fmt: skip
         if at_once:
             self._timeline(conn, event, number, now, "recovered", text)
-        self._follow_up(conn, number, now, held, summary=not at_once)
+        follow_ups = follow_up_rows(number, now, held.enqueued, summary=not at_once)
+        jobs.insert_jobs(conn, follow_ups)
         return IngestResult(number, Outcome.RECOVERED)
-
-    @staticmethod
-    def _notice(number: int, now: datetime, key: str, kind: str, text: str) -> dict[str, Any]:
-        payload = notice_payload(None, kind, said(text))
-        return jobs.job_values(
-            JobKind.POST_NOTICE, now=now, dedup_key=key, incident_id=number, payload=payload
-        )
 
     @staticmethod
     def _timeline(
@@ -383,35 +381,6 @@ class IngestService:
             text=text,
             data={"event_id": event.dedup_key},
         )
-
-    def _follow_up(
-        self, conn: Connection, number: int, now: datetime, held: _Held, *, summary: bool
-    ) -> None:
-        jobs.insert_jobs(conn, self._follow_up_rows(number, now, held, summary=summary))
-
-    @staticmethod
-    def _follow_up_rows(
-        number: int, now: datetime, held: _Held, *, summary: bool
-    ) -> list[dict[str, Any]]:
-        """A board refresh and (for a tallied event) the window's summary: coalesced, so a
-        job already waiting for the incident absorbs them; once per transaction. Both wait,
-        absorbing what arrives meanwhile: the summary a window, the board a few seconds
-        (what is said at once refreshes the board at once too)."""
-        if not summary:
-            wanted = [(JobKind.REFRESH_BOARD, timedelta(0))]
-        else:
-            wanted = [
-                (JobKind.REFRESH_BOARD_EVENTS, BOARD_REFRESH_DELAY),
-                (JobKind.SUMMARIZE_EVENTS, SUMMARY_WINDOW),
-            ]
-        rows = []
-        for kind, delay in wanted:
-            if (kind, number) not in held.enqueued:
-                held.enqueued.add((kind, number))
-                rows.append(
-                    jobs.coalesced_job_values(kind, now=now, incident_id=number, delay=delay)
-                )
-        return rows
 
 
 def _only_counted(event: OorEvent, incident: tuple[int, str]) -> bool:

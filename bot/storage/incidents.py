@@ -207,7 +207,7 @@ def _insert_event(dialect: str) -> Insert:
 @cache
 def _insert_events(dialect: str) -> Insert:
     stmt = insert_ignoring_conflicts(dialect, EVENT, unique=["source", "dedup_key"])
-    return stmt.returning(EVENT.c.source, EVENT.c.dedup_key)
+    return stmt.returning(EVENT.c.id, EVENT.c.source, EVENT.c.dedup_key)
 
 
 _IN_CHUNK = 1000  # keys per IN (...): well within both databases' parameter limits
@@ -285,13 +285,13 @@ def insert_event(conn: Connection, values: dict[str, Any]) -> int | None:
     return int(added) if added is not None else None
 
 
-def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Store the events whose (source, dedup_key) is not stored yet, in multi-row INSERTs
-    (SQLAlchemy's insertmanyvalues); the keys of those stored now."""
+    (SQLAlchemy's insertmanyvalues); the ids of those stored now, by key."""
     if not rows:
-        return set()
+        return {}
     added = conn.execute(_insert_events(conn.dialect.name), rows).all()
-    return {(str(r.source), str(r.dedup_key)) for r in added}
+    return {(str(r.source), str(r.dedup_key)): int(r.id) for r in added}
 
 
 def stored_events_incidents(
@@ -321,6 +321,14 @@ def set_event_result(conn: Connection, event_id: int, outcome: str, incident_id:
     conn.execute(_SET_EVENT_RESULT, params)
 
 
+def set_event_results(conn: Connection, results: list[tuple[int, str, int]]) -> None:
+    """:func:`set_event_result` for several events, as (event id, outcome, incident id):
+    one statement executed for all (psycopg pipelines them)."""
+    if results:
+        params = [{"event_id": e, "outcome": o, "incident_id": i} for e, o, i in results]
+        conn.execute(_SET_EVENT_RESULT, params)
+
+
 def insert_incident(conn: Connection, values: dict[str, Any]) -> int | None:
     """A new incident's number, or None when its group already has an open incident (the
     partial unique index decides, also against concurrent transactions)."""
@@ -328,9 +336,12 @@ def insert_incident(conn: Connection, values: dict[str, Any]) -> int | None:
     return int(added) if added is not None else None
 
 
-def insert_steps(conn: Connection, incident_id: int) -> None:
+def insert_steps(conn: Connection, *incident_ids: int) -> None:
+    """The six pending steps of each new incident, in one multi-row INSERT."""
     rows = [
         {"incident_id": incident_id, "step": step.value, "position": position}
+        for incident_id in incident_ids
         for position, step in enumerate(Step, start=1)
     ]
-    conn.execute(_INSERT_STEPS, rows).all()
+    if rows:
+        conn.execute(_INSERT_STEPS, rows).all()

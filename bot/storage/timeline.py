@@ -99,10 +99,20 @@ def insert_timeline(
     data: dict[str, Any],
 ) -> None:
     """The ingest's and the scans' entries, on a plain connection (no ORM on hot paths)."""
-    values = timeline_values(
-        incident_id, at=at, actor=actor, kind=kind, sentence=said(text), facts=data
-    )
-    conn.execute(_INSERT, values)
+    insert_timelines(conn, [(incident_id, at, actor, kind, text, data)])
+
+
+def insert_timelines(
+    conn: Connection, entries: list[tuple[int, datetime, str, str, str, dict[str, Any]]]
+) -> None:
+    """:func:`insert_timeline` for several entries, as (incident id, at, actor, kind, text,
+    data), in one multi-row INSERT."""
+    rows = [
+        timeline_values(number, at=at, actor=actor, kind=kind, sentence=said(text), facts=data)
+        for number, at, actor, kind, text, data in entries
+    ]
+    if rows:
+        conn.execute(_INSERT, rows)
 
 
 def entry_of(at: datetime, actor: str, kind: str, text: str, data: Any) -> TimelineEntry:

@@ -16,9 +16,10 @@ from structlog.testing import capture_logs
 from bot.domain.events import EventStatus, OorEvent, PaymentDetails
 from bot.domain.plan import Plan
 from bot.domain.types import OorType, Severity
+from bot.incidents import ingest as ingest_module
 from bot.incidents.ingest import Delivery, IngestResult, IngestService, Outcome
 from bot.storage.db import Database
-from bot.storage.models import EventRow, IncidentRow, JobRow
+from bot.storage.models import EventRow, IncidentRow, JobRow, StepRow, TimelineRow
 
 NOW = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)
 
@@ -107,14 +108,14 @@ def test_a_delivery_that_fails_costs_the_others_nothing(
     db: Database, plan: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = IngestService(db, plan)
-    real = IngestService._new_incident
+    real = ingest_module.new_incident_values
 
-    def poisoned(self: IngestService, event: OorEvent, now: datetime) -> dict[str, object]:
+    def poisoned(plan: Plan, event: OorEvent, now: datetime) -> dict[str, object]:
         if event.dedup_key == "poison":
             raise ValueError("this event cannot be stored")
-        return real(self, event, now)
+        return real(plan, event, now)
 
-    monkeypatch.setattr(IngestService, "_new_incident", poisoned)
+    monkeypatch.setattr(ingest_module, "new_incident_values", poisoned)
     deliveries = [
         Delivery([_event("a-1", "alipay")], NOW),
         Delivery([_event("poison")], NOW),
@@ -169,3 +170,39 @@ def test_batches_sharing_groups_in_opposite_orders_do_not_deadlock(
     with db.session() as session:
         counts = [i.event_count for i in session.exec(select(IncidentRow)).all()]
     assert sorted(counts) == [31] * 6  # its opening event and 15 rounds of two
+
+
+def test_a_batch_of_new_incidents_opens_each_once_with_its_steps_timeline_and_channel_job(
+    db: Database, plan: Plan
+) -> None:
+    service = IngestService(db, plan)
+    deliveries = [Delivery([_event(f"new-{i}", f"grp-{i}")], NOW) for i in range(20)]
+    deliveries += [
+        Delivery([_event("new-3", "grp-3")], NOW),  # a retry of one of them: a duplicate
+        Delivery([_event("lone"), _event("lone")], NOW),  # no group, the same event twice
+        Delivery([_event("grp-5-b", "grp-5")], NOW),  # joins the incident opened above
+    ]
+    results = service.ingest_many(deliveries)
+    answers = [r for r in results if isinstance(r, IngestResult)]
+    assert len(answers) == len(deliveries)
+    assert [a.outcome for a in answers[:20]] == [Outcome.OPENED] * 20
+    assert answers[20] == IngestResult(answers[3].incident_number, Outcome.DUPLICATE)
+    assert answers[21].outcome is Outcome.OPENED
+    assert answers[22] == IngestResult(answers[5].incident_number, Outcome.GROUPED)
+    numbers = {a.incident_number for a in answers[:20]} | {answers[21].incident_number}
+    assert len(numbers) == 21
+    with db.session() as session:
+        incidents = session.exec(select(IncidentRow)).all()
+        events = session.exec(select(EventRow)).all()
+        jobs = session.exec(select(JobRow).where(col(JobRow.kind) == "create_channel")).all()
+        steps = session.exec(select(StepRow)).all()
+        opened = session.exec(select(TimelineRow).where(col(TimelineRow.kind) == "opened")).all()
+    assert {i.id for i in incidents} == numbers
+    assert sorted(j.incident_id for j in jobs) == sorted(numbers)
+    assert sorted(e.incident_id for e in opened) == sorted(numbers)
+    assert len(steps) == 6 * 21
+    by_key = {e.dedup_key: (e.outcome, e.incident_id) for e in events}
+    assert len(events) == 22  # each event once
+    assert by_key["new-3"] == ("opened", answers[3].incident_number)
+    assert by_key["grp-5-b"] == ("grouped", answers[5].incident_number)
+    assert by_key["lone"] == ("opened", answers[21].incident_number)
