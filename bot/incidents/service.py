@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain.clock import Clock
 from bot.domain.incident import IncidentSnapshot, TimelineEntry
@@ -27,7 +27,7 @@ from bot.incidents.job_kinds import JobKind
 from bot.storage import incidents as repo
 from bot.storage import jobs, next_due
 from bot.storage.db import Database
-from bot.storage.models import IncidentRow, RoleRow, StepRow
+from bot.storage.models import IncidentRow, RoleRow
 
 Command = Callable[[IncidentSnapshot, datetime], Change]
 
@@ -57,10 +57,7 @@ class IncidentService:
 
     def find_by_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self._db.session() as session:
-            row = session.exec(
-                select(IncidentRow).where(IncidentRow.channel_id == channel_id)
-            ).first()
-            return repo.to_snapshot(session, row) if row else None
+            return repo.snapshot_by_channel(session, channel_id)
 
     def timeline(self, number: int) -> list[TimelineEntry]:
         with self._db.session() as session:
@@ -91,29 +88,27 @@ class IncidentService:
         row = repo.get_row(session, number, for_update=True)
         if row is None:
             raise CommandRefused(f"There is no incident OOR-{number}.")
-        change = command(repo.to_snapshot(session, row), now)
-        if change.changed:
-            self._store(session, row, change, actor, now)
-            session.flush()
-        after = repo.to_snapshot(session, row)
-        if change.changed:
-            next_due.refresh(session, self._plan, row, after)
+        before = repo.to_snapshot(session, row)
+        change = command(before, now)
+        if not change.changed:
+            return Applied(change, before)
+        self._store(session, row, change, actor, now)
+        session.flush()
+        # The incident as stored, built from what was just written rather than read again
+        # (two queries fewer on every command that changes something): the row is the one
+        # in the session, the steps as update_steps stored them, the roles the old ones
+        # plus the change's.
+        stored = {record.step: repo.stored_step(record) for record in change.steps}
+        steps = tuple(stored.get(record.step, record) for record in before.steps)
+        after = repo.build_snapshot(row, steps, {**before.roles, **change.roles})
+        next_due.refresh(session, self._plan, row, after)
         return Applied(change, after)
 
     def _store(
         self, session: Session, row: IncidentRow, change: Change, actor: str, now: datetime
     ) -> None:
         assert row.id is not None
-        for record in change.steps:
-            step_row = session.get(StepRow, (row.id, record.step.value))
-            assert step_row is not None
-            step_row.state = record.state.value
-            step_row.started_at = record.started_at
-            step_row.started_by = record.started_by
-            step_row.completed_at = record.completed_at
-            step_row.completed_by = record.completed_by
-            step_row.note = record.note[:3000] if record.note else None
-            session.add(step_row)
+        repo.update_steps(session, row.id, change.steps)
         for column, value in change.incident.items():
             setattr(row, column, value)
         if change.details:

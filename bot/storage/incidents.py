@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Row, Table, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.domain.events import OorEvent
 from bot.domain.incident import IncidentSnapshot, StepRecord
@@ -91,16 +92,37 @@ def step_record(row: StepRow | Row[Any]) -> StepRecord:
     )
 
 
+# Read in SQLAlchemy Core, not as ORM objects: every command reads an incident's steps and
+# roles at least once, and loading them as tracked ORM instances cost about twice as much.
+ROLE: Table = RoleRow.__table__  # type: ignore[attr-defined]
+_STEPS_OF = (
+    core_select(
+        STEP.c.incident_id,
+        STEP.c.step,
+        STEP.c.state,
+        STEP.c.started_at,
+        STEP.c.started_by,
+        STEP.c.completed_at,
+        STEP.c.completed_by,
+        STEP.c.note,
+    )
+    .where(STEP.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(STEP.c.incident_id, STEP.c.position)
+)
+_ROLES_OF = core_select(ROLE.c.incident_id, ROLE.c.role, ROLE.c.user_id).where(
+    ROLE.c.incident_id.in_(bindparam("ids", expanding=True))
+)
+# The SET clause is the columns each parameter set names (all of them below).
+_UPDATE_STEP = update(STEP).where(
+    STEP.c.incident_id == bindparam("b_incident"), STEP.c.step == bindparam("b_step")
+)
+
+
 def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepRecord, ...]]:
     if not ids:
         return {}
-    rows = session.exec(
-        select(StepRow)
-        .where(col(StepRow.incident_id).in_(ids))
-        .order_by(col(StepRow.incident_id), col(StepRow.position))
-    ).all()
     grouped: dict[int, list[StepRecord]] = defaultdict(list)
-    for r in rows:
+    for r in session.execute(_STEPS_OF, {"ids": list(ids)}):
         grouped[r.incident_id].append(step_record(r))
     return {incident_id: tuple(records) for incident_id, records in grouped.items()}
 
@@ -108,11 +130,37 @@ def steps_of_many(session: Session, ids: Sequence[int]) -> dict[int, tuple[StepR
 def roles_of_many(session: Session, ids: Sequence[int]) -> dict[int, dict[Role, str]]:
     if not ids:
         return {}
-    rows = session.exec(select(RoleRow).where(col(RoleRow.incident_id).in_(ids))).all()
     grouped: dict[int, dict[Role, str]] = defaultdict(dict)
-    for r in rows:
+    for r in session.execute(_ROLES_OF, {"ids": list(ids)}):
         grouped[r.incident_id][Role(r.role)] = r.user_id
     return dict(grouped)
+
+
+def update_steps(session: Session, number: int, records: Sequence[StepRecord]) -> None:
+    """Store the given steps of incident ``number`` (a note is cut to the column's 3,000
+    characters; :func:`stored_step` says what is kept)."""
+    if not records:
+        return
+    rows = [
+        {
+            "b_incident": number,
+            "b_step": record.step.value,
+            "state": record.state.value,
+            "started_at": record.started_at,
+            "started_by": record.started_by,
+            "completed_at": record.completed_at,
+            "completed_by": record.completed_by,
+            "note": stored_step(record).note,
+        }
+        for record in records
+    ]
+    session.execute(_UPDATE_STEP, rows)
+
+
+def stored_step(record: StepRecord) -> StepRecord:
+    """``record`` as :func:`update_steps` stores it."""
+    note = record.note[:3000] if record.note else None
+    return record if note == record.note else replace(record, note=note)
 
 
 def build_snapshot(
@@ -159,9 +207,26 @@ def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
     return build_snapshot(row, steps, roles_of_many(session, [row.id]).get(row.id, {}))
 
 
+_INCIDENT_BY_ID = core_select(INCIDENT).where(INCIDENT.c.id == bindparam("number"))
+_INCIDENT_BY_CHANNEL = core_select(INCIDENT).where(INCIDENT.c.channel_id == bindparam("channel"))
+
+
 def snapshot(session: Session, number: int) -> IncidentSnapshot | None:
-    row = get_row(session, number)
-    return to_snapshot(session, row) if row else None
+    """Incident ``number`` as it is, read in Core (nothing loaded into the session)."""
+    return _snapshot_of(session, session.execute(_INCIDENT_BY_ID, {"number": number}).first())
+
+
+def snapshot_by_channel(session: Session, channel_id: str) -> IncidentSnapshot | None:
+    """The incident whose room is ``channel_id``, if any."""
+    found = session.execute(_INCIDENT_BY_CHANNEL, {"channel": channel_id}).first()
+    return _snapshot_of(session, found)
+
+
+def _snapshot_of(session: Session, row: Row[Any] | None) -> IncidentSnapshot | None:
+    if row is None:
+        return None
+    steps = steps_of_many(session, [row.id]).get(row.id, ())
+    return build_snapshot(row, steps, roles_of_many(session, [row.id]).get(row.id, {}))
 
 
 # -- the ingest path (Core) -------------------------------------------------------------------

@@ -19,7 +19,15 @@ from bot.domain.facts import RecordedFacts
 from bot.domain.lifecycle import CommandRefused
 from bot.domain.plan import Plan
 from bot.domain.records import Sentence
-from bot.domain.types import IncidentStatus, OorType, Role, Step, StepState
+from bot.domain.types import (
+    CauseCategory,
+    IncidentStatus,
+    OorType,
+    Role,
+    Severity,
+    Step,
+    StepState,
+)
 from bot.incidents.ingest import IngestService, Outcome
 from bot.incidents.job_kinds import JobKind
 from bot.incidents.service import Command, IncidentService
@@ -231,6 +239,35 @@ def test_resolve_and_close_store_status_and_summary(
     assert (row.status, row.resolved_at, row.closed_at) == ("closed", NOW, NOW)
     assert (row.resolution_summary, row.cause_category) == ("failover", "other")
     assert steps["resolve"] == "done" and steps["investigate"] == "done"
+
+
+def test_the_incident_returned_after_each_command_is_the_one_stored(
+    db: Database, plan: Plan, service: IncidentService
+) -> None:
+    # Applied.incident is built from the rows just written, not read back: after every
+    # kind of change it must equal a fresh read (steps, roles, columns, details, a note
+    # cut to the 3,000 characters stored).
+    number = open_incident(db, plan)
+    facts = RecordedFacts(amount=Decimal("88.10"), currency="CNY", merchant_id="M-7")
+    commands: list[Command] = [
+        ack(ALICE),
+        lambda s, t: lifecycle.record(s, BOB, t, facts),
+        lambda s, t: lifecycle.add_finding(s, BOB, t, "DNS"),
+        lambda s, t: lifecycle.assign(s, CAROL, t, Role.COMMANDER, BOB),
+        lambda s, t: lifecycle.change_severity(s, ALICE, t, Severity.SEV1),
+        lambda s, t: lifecycle.start_step(s, ALICE, t, Step.NOTIFY),
+        lambda s, t: lifecycle.resolve(s, ALICE, t, "failover", CauseCategory.PARTNER),
+        lambda s, t: lifecycle.mark_notified(s, ALICE, t, "n" * 3500),
+        lambda s, t: lifecycle.mark_reviewed(s, ALICE, t),
+        lambda s, t: lifecycle.close(s, ALICE, t, force=True),
+        lambda s, t: lifecycle.reopen(s, CAROL, t),
+    ]
+    for command in commands:
+        applied = service.apply(number, ALICE, command)
+        assert applied.change.changed
+        assert applied.incident == service.get(number)
+    notified = applied.incident.step(Step.NOTIFY).note
+    assert notified is not None and len(notified) == 3000
 
 
 def test_an_empty_change_writes_and_enqueues_nothing(

@@ -10,10 +10,10 @@ feature's transaction had already committed on its own ("approved", but step 5 p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
@@ -33,6 +33,8 @@ from bot.storage.db import Database
 from bot.storage.models import NotificationDraftRow, PostmortemRow, StepRow, TimelineRow
 from tests.api import T0, open_incident
 
+STEP_TABLE = StepRow.__table__  # type: ignore[attr-defined]
+
 
 class Crash(Exception):
     """The transaction dies before it commits."""
@@ -45,9 +47,10 @@ class StepChangeKiller:
         self.armed = False
         self.killed = 0
 
-    def after_flush(self, session: OrmSession, _context: Any) -> None:
-        if any(isinstance(obj, StepRow) for obj in session.dirty):
-            session.info["step_changed"] = True
+    def do_orm_execute(self, state: ORMExecuteState) -> None:
+        # Steps are written by a Core UPDATE of their table (bot.storage.incidents).
+        if state.is_update and getattr(state.statement, "table", None) is STEP_TABLE:
+            state.session.info["step_changed"] = True
 
     def before_commit(self, session: OrmSession) -> None:
         if self.armed and session.info.pop("step_changed", False):
@@ -61,10 +64,10 @@ class StepChangeKiller:
 @pytest.fixture
 def killer() -> Iterator[StepChangeKiller]:
     hooks = StepChangeKiller()
-    for name in ("after_flush", "before_commit", "after_rollback"):
+    for name in ("do_orm_execute", "before_commit", "after_rollback"):
         event.listen(OrmSession, name, getattr(hooks, name))
     yield hooks
-    for name in ("after_flush", "before_commit", "after_rollback"):
+    for name in ("do_orm_execute", "before_commit", "after_rollback"):
         event.remove(OrmSession, name, getattr(hooks, name))
 
 
