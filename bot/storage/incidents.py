@@ -49,6 +49,7 @@ from bot.storage.timeline import timeline_of as timeline_of
 INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
 EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
 STEP: Table = StepRow.__table__  # type: ignore[attr-defined]
+ROLE: Table = RoleRow.__table__  # type: ignore[attr-defined]
 
 
 def get_row(session: Session, number: int, *, for_update: bool = False) -> IncidentRow | None:
@@ -94,7 +95,6 @@ def step_record(row: StepRow | Row[Any]) -> StepRecord:
 
 # Read in SQLAlchemy Core, not as ORM objects: every command reads an incident's steps and
 # roles at least once, and loading them as tracked ORM instances cost about twice as much.
-ROLE: Table = RoleRow.__table__  # type: ignore[attr-defined]
 _STEPS_OF = (
     core_select(
         STEP.c.incident_id,
@@ -201,7 +201,9 @@ def build_snapshot(
     )
 
 
-def to_snapshot(session: Session, row: IncidentRow) -> IncidentSnapshot:
+def to_snapshot(session: Session, row: IncidentRow | Row[Any]) -> IncidentSnapshot:
+    """The incident of ``row`` (an ORM row or a Core row of its columns) with its steps
+    and roles."""
     assert row.id is not None
     steps = steps_of_many(session, [row.id]).get(row.id, ())
     return build_snapshot(row, steps, roles_of_many(session, [row.id]).get(row.id, {}))
@@ -213,20 +215,14 @@ _INCIDENT_BY_CHANNEL = core_select(INCIDENT).where(INCIDENT.c.channel_id == bind
 
 def snapshot(session: Session, number: int) -> IncidentSnapshot | None:
     """Incident ``number`` as it is, read in Core (nothing loaded into the session)."""
-    return _snapshot_of(session, session.execute(_INCIDENT_BY_ID, {"number": number}).first())
+    found = session.execute(_INCIDENT_BY_ID, {"number": number}).first()
+    return to_snapshot(session, found) if found else None
 
 
 def snapshot_by_channel(session: Session, channel_id: str) -> IncidentSnapshot | None:
     """The incident whose room is ``channel_id``, if any."""
     found = session.execute(_INCIDENT_BY_CHANNEL, {"channel": channel_id}).first()
-    return _snapshot_of(session, found)
-
-
-def _snapshot_of(session: Session, row: Row[Any] | None) -> IncidentSnapshot | None:
-    if row is None:
-        return None
-    steps = steps_of_many(session, [row.id]).get(row.id, ())
-    return build_snapshot(row, steps, roles_of_many(session, [row.id]).get(row.id, {}))
+    return to_snapshot(session, found) if found else None
 
 
 # -- the ingest path (Core) -------------------------------------------------------------------
